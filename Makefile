@@ -1,0 +1,72 @@
+# NeoForge — the commands a developer needs. `make run` and `make test` are the two that matter first.
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := neoforge
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+WEB_PRESENT := $(wildcard web/package.json)
+
+.PHONY: run release web test test-rust test-web check openapi smoke dev clean
+
+## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
+run: web
+	@echo "==> building the server (first build takes several minutes on 2 cores)"
+	$(CARGO) build -p neoforge
+	@echo "==> serving on http://localhost:$${PORT:-8000} (SQLite under ./data/; Ctrl-C stops)"
+	$(TARGET_DIR)/debug/$(BIN) serve
+
+## The production binary (web app embedded).
+release: web
+	$(CARGO) build --release -p neoforge
+	@ls -lh $(TARGET_DIR)/release/$(BIN)
+
+web:
+ifneq ($(WEB_PRESENT),)
+	@echo "==> building the web app"
+	cd web && npm ci --no-audit --no-fund && npm run build
+else
+	@echo "==> no web app in this tree yet; the server serves the API and /docs"
+endif
+
+## The whole suite: Rust on SQLite, again on PostgreSQL when TEST_DATABASE_URL is set; web unit tests.
+test: test-rust test-web
+
+test-rust:
+	@echo "==> Rust suite on SQLite"
+	env -u TEST_DATABASE_URL $(CARGO) test --workspace
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "==> Rust suite on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(CARGO) test --workspace --test api; \
+	fi
+
+test-web:
+ifneq ($(WEB_PRESENT),)
+	cd web && npm ci --no-audit --no-fund && npm test
+endif
+
+## Formatting, lints and the committed OpenAPI document.
+check:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@echo "==> OpenAPI document is current (docs/openapi.json)"
+	$(CARGO) run -q -p neoforge -- openapi > $(TARGET_DIR)/openapi.current.json
+	diff -u docs/openapi.json $(TARGET_DIR)/openapi.current.json || { echo "docs/openapi.json is stale: run make openapi"; exit 1; }
+
+## Regenerate docs/openapi.json from the code.
+openapi:
+	$(CARGO) run -q -p neoforge -- openapi > docs/openapi.json
+
+## Start the binary on a temp database, probe it, stop it.
+smoke:
+	$(CARGO) build -p neoforge
+	scripts/smoke.sh $(TARGET_DIR)/debug/$(BIN)
+
+## API with reload-free restart, plus the Vite dev server when the web app exists.
+dev:
+ifneq ($(WEB_PRESENT),)
+	(cd web && npm run dev) & $(CARGO) run -p neoforge -- serve
+else
+	$(CARGO) run -p neoforge -- serve
+endif
+
+clean:
+	$(CARGO) clean

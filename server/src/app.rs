@@ -1,0 +1,133 @@
+//! The router and the middleware stack, in order, in one place.
+//!
+//! Outermost first: request id + trace id → security headers → catch panic → problem normaliser →
+//! CORS → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
+//! step earlier than DESIGN.md's list) so that a panic's 500 carries them too: every response, including
+//! ones made by an inner layer (413, 504, 500), passes back through the header layers.
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    assets,
+    error::ApiError,
+    http::normalize::problem_normalizer,
+    middleware::{request_id::request_context, security_headers::security_headers},
+    openapi::ApiDoc,
+    state::AppState,
+    system,
+};
+
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Every documented route: the API under `/api/v1` and the probes at the root.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(API_PREFIX, system::api_router())
+        .merge(system::probe_router())
+}
+
+/// The complete application for `state`.
+pub fn build(state: AppState) -> Router {
+    let (router, openapi) = api_routes().split_for_parts();
+    let swagger = SwaggerUi::new("/docs/").url("/api/v1/openapi.json", openapi).config(
+        utoipa_swagger_ui::Config::default()
+            .validator_url("none")
+            .persist_authorization(false),
+    );
+    let router = router
+        .merge(swagger)
+        .fallback(assets::fallback)
+        .with_state(state.clone());
+    with_middleware(router, &state)
+}
+
+/// Wraps `router` in the whole middleware stack (tests use it to put extra routes behind the same stack).
+pub fn with_middleware(router: Router, state: &AppState) -> Router {
+    let settings = &state.settings;
+    router
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(cors(&settings.cors_origins))
+        .layer(from_fn(problem_normalizer))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(from_fn(request_context))
+}
+
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
+}
+
+/// Exact-match origin allow-list with credentials; never `*`.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter(|o| o.as_str() != "*")
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let h = |names: &[&'static str]| names.iter().map(|n| HeaderName::from_static(n)).collect::<Vec<_>>();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers({
+            let mut v = vec![
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+            ];
+            v.extend(h(&["idempotency-key", "x-request-id", "x-device-name"]));
+            v
+        })
+        .expose_headers({
+            let mut v = vec![header::ETAG, header::LOCATION, header::LINK, header::RETRY_AFTER];
+            v.extend(h(&[
+                "x-request-id",
+                "x-trace-id",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+                "ratelimit",
+                "ratelimit-policy",
+                "idempotent-replayed",
+            ]));
+            v
+        })
+        .max_age(Duration::from_secs(600))
+}

@@ -1,0 +1,235 @@
+//! The `Db` type: one handle over SQLite (a reader pool plus a single writer) or PostgreSQL.
+//!
+//! Store code is written once and expanded for each backend by the [`with_db!`] and [`with_tx!`]
+//! macros: the same SQL text (`$1` placeholders, `RETURNING`, `ON CONFLICT`) type-checks against
+//! each driver separately, so there is no `sqlx::Any` and no lost types.
+
+pub mod migrate;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database handle. Cheap to clone (pools are reference counted).
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// Reads go to `read` (several connections); every write goes through `write`, which has exactly
+    /// one connection, so SQLite never sees two writers racing for the lock.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Pool sizing and timeouts.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating the SQLite file and its folder.
+    pub async fn connect(url: &str, pool: &PoolConfig) -> anyhow::Result<Db> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url, pool).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            Self::connect_postgres(options, pool).await
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")
+        }
+    }
+
+    /// Connects to PostgreSQL with explicit options (tests use this to pin a schema).
+    pub async fn connect_postgres(options: PgConnectOptions, pool: &PoolConfig) -> anyhow::Result<Db> {
+        let pg = PgPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Db::Postgres(pg))
+    }
+
+    async fn connect_sqlite(url: &str, pool: &PoolConfig) -> anyhow::Result<Db> {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") || path.starts_with("file::memory") {
+            anyhow::bail!("DATABASE_URL must name a SQLite file (the reader and writer pools share it)");
+        }
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        // Pragmas are per connection, so they live in the connect options, not in a one-off query.
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(pool.acquire_timeout.max(Duration::from_secs(10)))
+            .connect_with(options.clone())
+            .await?;
+        let readers = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() as u32 * 2)
+            .max(4);
+        let read = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Db::Sqlite { read, write })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it runs on the single writer with `BEGIN IMMEDIATE`, so the
+    /// write lock is taken up front and a transaction never fails half-way on lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite { write, .. } => Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pg) => Ok(Tx::Postgres(pg.begin().await?)),
+        }
+    }
+
+    /// Answers whether the database responds (used by `/health` and `/ready`).
+    pub async fn ping(&self) -> bool {
+        let fut = async {
+            match self {
+                Db::Sqlite { read, .. } => sqlx::query("SELECT 1").execute(read).await.is_ok(),
+                Db::Postgres(pg) => sqlx::query("SELECT 1").execute(pg).await.is_ok(),
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), fut).await.unwrap_or(false)
+    }
+
+    /// Connections in use and idle, for the pool gauge.
+    pub fn pool_stats(&self) -> (u32, u32) {
+        match self {
+            Db::Sqlite { read, write } => (
+                read.size() + write.size() - read.num_idle() as u32 - write.num_idle() as u32,
+                (read.num_idle() + write.num_idle()) as u32,
+            ),
+            Db::Postgres(pg) => (pg.size() - pg.num_idle() as u32, pg.num_idle() as u32),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pg) => pg.close().await,
+        }
+    }
+}
+
+/// A write transaction on either backend.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// Runs `$body` with `$conn` bound to the read pool of either backend (a `&Pool<DB>` executor).
+///
+/// ```ignore
+/// let n: i64 = with_db!(db, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await)?;
+/// ```
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite { read, .. } => {
+                let $conn = read;
+                $body
+            }
+            $crate::db::Db::Postgres(pg) => {
+                let $conn = pg;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the connection of a [`Tx`] (a `&mut Connection` executor).
+/// Both arms must produce the same type: map `execute` results with `.map(|r| r.rows_affected())`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// The current time truncated to microseconds: PostgreSQL keeps µs, so a value written and read back
+/// must compare equal on both backends.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    truncate_micros(chrono::Utc::now())
+}
+
+pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
+}

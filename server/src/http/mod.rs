@@ -1,0 +1,6 @@
+//! Cross-cutting HTTP pieces: the request context, extractors that reject with problem documents,
+//! and the normaliser that turns any bare error response into one.
+
+pub mod context;
+pub mod extract;
+pub mod normalize;

@@ -1,0 +1,16 @@
+//! NeoForge: a full-stack SaaS starter. One binary serves the JSON API, the web app and the API docs,
+//! on an embedded SQLite file or on PostgreSQL + Redis.
+
+pub mod app;
+pub mod assets;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod middleware;
+pub mod openapi;
+pub mod server;
+pub mod state;
+pub mod system;
+pub mod telemetry;

@@ -1,0 +1,94 @@
+//! The `neoforge` command line: serve (default), migrate, check-config, openapi.
+
+use std::{net::SocketAddr, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use neoforge::{config::Settings, db, server, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "neoforge",
+    version,
+    about = "NeoForge: the API, the web app and its docs in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate the configuration and print a summary (without secrets).
+    CheckConfig,
+    /// Print the OpenAPI document as JSON.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        let doc = neoforge::openapi::document();
+        println!("{}", doc.to_pretty_json().expect("the OpenAPI document serialises"));
+        return ExitCode::SUCCESS;
+    }
+    let mut settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("neoforge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    if let Err(e) = settings.ensure_secret_key() {
+        eprintln!("neoforge: cannot prepare SECRET_KEY: {e:#}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("neoforge: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(settings).await,
+            Command::Migrate => migrate(settings).await,
+            Command::CheckConfig => {
+                println!("configuration is valid: {settings:?}");
+                Ok(())
+            }
+            Command::Openapi => unreachable!("handled before the runtime starts"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "fatal");
+            eprintln!("neoforge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let state = server::build_state(settings).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, environment = state.settings.environment.as_str(), "NeoForge is serving on http://{addr}");
+    server::serve(state, listener, server::shutdown_signal()).await
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let database = db::Db::connect(&settings.database_url, &db::PoolConfig::default()).await?;
+    let applied = db::migrate::run(&database, db::migrate::embedded(&database)).await?;
+    println!("migrations applied: {applied}");
+    database.close().await;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Middleware of the stack assembled in `app.rs`.
+
+pub mod request_id;
+pub mod security_headers;

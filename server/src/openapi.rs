@@ -1,0 +1,46 @@
+//! The OpenAPI document, assembled from the routes registered through `OpenApiRouter`.
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "NeoForge API",
+        description = "The HTTP contract of NeoForge. Errors are RFC 9457 problem documents \
+                       (`application/problem+json`) with a stable `code` and the `request_id`.",
+        license(name = "MIT")
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Probes and client configuration"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The complete document, as served at `/api/v1/openapi.json` and printed by `neoforge openapi`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    crate::app::api_routes().split_for_parts().1
+}

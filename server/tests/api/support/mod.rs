@@ -1,0 +1,253 @@
+//! `TestApp`: the real router on port 0 against a fresh database — a temp SQLite file, or, when
+//! `TEST_DATABASE_URL` is set, a fresh PostgreSQL schema that is dropped afterwards.
+
+#![allow(dead_code)]
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+
+use neoforge::{config::Settings, server, state::AppState};
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A database for one test: a SQLite file in a temp dir, or a PostgreSQL schema.
+pub struct TestDb {
+    pub url: String,
+    pub dir: TempDir,
+    schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+            Some(base) => {
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(&base)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&admin)
+                    .await
+                    .expect("create schema");
+                admin.close().await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                TestDb {
+                    url,
+                    dir,
+                    schema: Some((base, schema)),
+                }
+            }
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb { url, dir, schema: None }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.schema.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.schema.take() {
+            // Drop is synchronous and may run inside a runtime: use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(pool) = sqlx::PgPool::connect(&base).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                            .execute(&pool)
+                            .await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: Client,
+    pub state: AppState,
+    pub db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts the app with settings overridden by `overrides` (variable name → value).
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::new().await;
+        let mut map: HashMap<String, String> = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("DATABASE_URL".into()).or_insert_with(|| db.url.clone());
+        map.entry("DATA_DIR".into())
+            .or_insert_with(|| db.dir.path().display().to_string());
+        let settings = Settings::for_tests(&map).expect("test settings");
+        let state = server::build_state(settings).await.expect("build state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(state.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            client,
+            state,
+            db,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Begins shutdown and waits for the server task to end.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(handle) => handle.await?,
+            None => Ok(()),
+        }
+    }
+}
+
+/// The response's JSON body.
+pub async fn json(res: Response) -> Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts a problem document with `status` and `code`, and returns it.
+pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status of {}", res.url());
+    assert_eq!(
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "content type"
+    );
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = json(res).await;
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], "about:blank");
+    assert_eq!(
+        body["title"],
+        reqwest::StatusCode::from_u16(status)
+            .unwrap()
+            .canonical_reason()
+            .unwrap()
+    );
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert_eq!(
+        body["request_id"].as_str(),
+        request_id.as_deref(),
+        "request_id matches the header"
+    );
+    body
+}
+
+/// The `neoforge` binary built for these tests.
+pub fn binary() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_neoforge"));
+    for (key, _) in std::env::vars() {
+        // Start from a clean configuration: nothing from the developer's shell leaks in.
+        if is_setting(&key) {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("LOG_LEVEL", "warn");
+    cmd
+}
+
+fn is_setting(key: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "ENVIRONMENT",
+        "HOST",
+        "PORT",
+        "DATA_DIR",
+        "DATABASE_",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "PUBLIC_URL",
+        "CORS_",
+        "TRUSTED_",
+        "LOG_",
+        "ACCESS_",
+        "REFRESH_",
+        "IDEMPOTENCY",
+        "CLEANUP",
+        "RATE_",
+        "THREAT",
+        "CSP_",
+        "PUBLIC_",
+        "MAX_",
+        "REQUEST_",
+        "SHUTDOWN_",
+        "REGISTRATION",
+        "COMMUNITY",
+        "ADMIN_",
+        "EMAIL_",
+        "SMTP_",
+        "METRICS_",
+        "JOB_",
+        "AUDIT_",
+        "OTEL_",
+    ];
+    PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn temp_path(dir: &TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
