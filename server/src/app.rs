@@ -40,7 +40,7 @@ pub const API_PREFIX: &str = "/api/v1";
 /// Every documented route: the API under `/api/v1` and the probes at the root.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, system::api_router())
+        .nest(API_PREFIX, system::api_router().merge(crate::auth::router()))
         .merge(system::probe_router())
 }
 
@@ -74,7 +74,7 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
         .layer(from_fn(problem_normalizer))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(state.clone(), security_headers))
-        .layer(from_fn(request_context))
+        .layer(from_fn_with_state(state.clone(), request_context))
 }
 
 fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

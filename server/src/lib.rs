@@ -3,9 +3,13 @@
 
 pub mod app;
 pub mod assets;
+pub mod audit;
+pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod crypto;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod middleware;

@@ -26,6 +26,15 @@ enum Command {
     CheckConfig,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Create an administrator (or promote an existing account). Without --password one is generated and printed.
+    CreateAdmin {
+        /// The administrator's email address.
+        #[arg(long)]
+        email: String,
+        /// The password (else `ADMIN_PASSWORD`, else a generated one printed once).
+        #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
                 println!("configuration is valid: {settings:?}");
                 Ok(())
             }
+            Command::CreateAdmin { email, password } => create_admin(settings, &email, password.as_deref()).await,
             Command::Openapi => unreachable!("handled before the runtime starts"),
         }
     });
@@ -78,6 +88,7 @@ fn main() -> ExitCode {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = SocketAddr::new(settings.host, settings.port);
     let state = server::build_state(settings).await?;
+    neoforge::auth::bootstrap::ensure_admin(&state).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -90,5 +101,19 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let applied = db::migrate::run(&database, db::migrate::embedded(&database)).await?;
     println!("migrations applied: {applied}");
     database.close().await;
+    Ok(())
+}
+
+async fn create_admin(settings: Settings, email: &str, password: Option<&str>) -> anyhow::Result<()> {
+    let state = server::build_state(settings).await?;
+    let (outcome, generated) = neoforge::auth::bootstrap::create_admin(&state, email, password).await?;
+    match (outcome, generated) {
+        (neoforge::auth::bootstrap::Outcome::Created, Some(pw)) => {
+            println!("created administrator {email}; password (shown once): {pw}")
+        }
+        (neoforge::auth::bootstrap::Outcome::Created, None) => println!("created administrator {email}"),
+        (neoforge::auth::bootstrap::Outcome::Promoted, _) => println!("{email} is now an administrator"),
+    }
+    state.db.close().await;
     Ok(())
 }

@@ -19,6 +19,9 @@ use crate::error::{FieldError, Problem};
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Probes and client configuration"),
+        (name = "auth", description = "Registration, sign-in, sessions, email flows, two-factor authentication"),
+        (name = "users", description = "The signed-in user's account"),
+        (name = "admin", description = "Administration"),
     )
 )]
 pub struct ApiDoc;

@@ -18,7 +18,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         tracing::info!(applied, "database migrated");
     }
     let redis = settings.redis_url.as_deref().map(Redis::new).transpose()?;
-    Ok(AppState::new(settings, database, redis))
+    let mailer = crate::email::Mailer::from_settings(&settings)?;
+    Ok(AppState::new(settings, database, redis, mailer))
 }
 
 /// Serves until `shutdown` resolves, then: `/ready` turns 503, waits `SHUTDOWN_DELAY` so load balancers

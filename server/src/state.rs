@@ -9,7 +9,15 @@ use std::{
     time::Instant,
 };
 
-use crate::{cache::Redis, config::Settings, db::Db};
+use secrecy::ExposeSecret;
+
+use crate::{
+    auth::{password::Hasher, tokens::TokenKeys, totp::SecretBox},
+    cache::Redis,
+    config::Settings,
+    db::Db,
+    email::Mailer,
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -18,6 +26,10 @@ pub struct Inner {
     pub settings: Settings,
     pub db: Db,
     pub redis: Option<Redis>,
+    pub tokens: TokenKeys,
+    pub secret_box: SecretBox,
+    pub hasher: Hasher,
+    pub mailer: Mailer,
     pub started: Instant,
     shutting_down: AtomicBool,
 }
@@ -30,8 +42,13 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, redis: Option<Redis>) -> Self {
+    pub fn new(settings: Settings, db: Db, redis: Option<Redis>, mailer: Mailer) -> Self {
+        let secret = settings.secret_key.expose_secret().as_bytes().to_vec();
         AppState(Arc::new(Inner {
+            tokens: TokenKeys::new(&secret, settings.access_token_ttl),
+            secret_box: SecretBox::new(&secret),
+            hasher: Hasher::new(),
+            mailer,
             settings,
             db,
             redis,

@@ -29,11 +29,13 @@ macro_rules! migrations {
 /// SQLite migrations (`server/migrations/sqlite/<version>_<name>.sql`).
 pub const SQLITE: &[Migration] = migrations!("sqlite":
     1 "foundation",
+    2 "accounts",
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "foundation",
+    2 "accounts",
 );
 
 /// The migrations of `db`'s backend.

@@ -1,12 +1,14 @@
 //! The per-request context (request id, trace id), reachable from anywhere in the request's task.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 /// Identifiers of the request being served.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub request_id: Arc<str>,
     pub trace_id: Arc<str>,
+    /// The client's address (see `client_ip`): the socket peer unless a trusted proxy forwarded it.
+    pub client_ip: IpAddr,
 }
 
 tokio::task_local! {

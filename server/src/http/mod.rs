@@ -1,6 +1,9 @@
 //! Cross-cutting HTTP pieces: the request context, extractors that reject with problem documents,
 //! and the normaliser that turns any bare error response into one.
 
+pub mod auth;
+pub mod client_ip;
 pub mod context;
 pub mod extract;
 pub mod normalize;
+pub mod pagination;

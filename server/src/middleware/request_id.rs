@@ -4,19 +4,21 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{MatchedPath, Request},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderName, HeaderValue},
     middleware::Next,
     response::Response,
 };
 use tracing::Instrument;
 
+use crate::http::client_ip;
 use crate::http::context::{self, RequestContext, is_sane_request_id, new_trace_id, trace_id_from_traceparent};
+use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub static X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
-pub async fn request_context(mut req: Request, next: Next) -> Response {
+pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
         .get(&X_REQUEST_ID)
@@ -30,9 +32,15 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(trace_id_from_traceparent)
         .unwrap_or_else(new_trace_id);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     let ctx = RequestContext {
         request_id: Arc::from(request_id.as_str()),
         trace_id: Arc::from(trace_id.as_str()),
+        client_ip: client_ip::resolve(peer, req.headers(), &state.settings.trusted_proxies),
     };
     req.extensions_mut().insert(ctx.clone());
 

@@ -3,7 +3,13 @@
 
 mod support;
 
+mod auth;
 mod cli;
+mod email_flows;
 mod errors;
 mod middleware;
+mod secrets;
+mod sessions;
 mod system;
+mod totp;
+mod users;

@@ -96,6 +96,9 @@ impl TestApp {
         map.entry("DATABASE_URL".into()).or_insert_with(|| db.url.clone());
         map.entry("DATA_DIR".into())
             .or_insert_with(|| db.dir.path().display().to_string());
+        map.entry("EMAIL_BACKEND".into()).or_insert_with(|| "file".into());
+        map.entry("EMAIL_OUTBOX_DIR".into())
+            .or_insert_with(|| db.dir.path().join("outbox").display().to_string());
         let settings = Settings::for_tests(&map).expect("test settings");
         let state = server::build_state(settings).await.expect("build state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -131,12 +134,94 @@ impl TestApp {
         self.request(Method::GET, path).send().await.expect("request")
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.request(Method::POST, path)
-            .json(body)
-            .send()
+    /// POSTs `body` as JSON. The request is built at once, so the future borrows nothing.
+    pub fn post_json(&self, path: &str, body: &Value) -> impl std::future::Future<Output = Response> + use<> {
+        let req = self.request(Method::POST, path).json(body);
+        async move { req.send().await.expect("request") }
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.state.settings.email_outbox_dir.clone()
+    }
+
+    /// Every email sent to `to`, oldest first, as the file backend wrote them.
+    pub fn emails_to(&self, to: &str) -> Vec<Value> {
+        let mut files: Vec<_> = std::fs::read_dir(self.outbox())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter_map(|p| serde_json::from_slice::<Value>(&std::fs::read(p).ok()?).ok())
+            .filter(|m| m["to"] == to)
+            .collect()
+    }
+
+    /// The token in the last action link of the last email to `to` whose subject contains `subject`.
+    pub fn token_from_email(&self, to: &str, subject: &str) -> String {
+        let mail = self
+            .emails_to(to)
+            .into_iter()
+            .rev()
+            .find(|m| m["subject"].as_str().unwrap_or_default().contains(subject))
+            .unwrap_or_else(|| panic!("no email {subject:?} to {to}"));
+        let link = mail["links"][0].as_str().expect("a link").to_string();
+        link.split("token=").nth(1).expect("token in link").to_string()
+    }
+
+    /// Registers a new user with a unique email; returns its credentials and tokens.
+    pub async fn register_user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.register_as(&email, "Test User").await
+    }
+
+    pub async fn register_as(&self, email: &str, name: &str) -> TestUser {
+        let password = "correct horse battery staple";
+        let res = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": password, "full_name": name}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "register {email}");
+        TestUser::from_token_response(email, password, json(res).await)
+    }
+
+    /// Signs in with email and password (JSON login).
+    pub fn login(&self, email: &str, password: &str) -> impl std::future::Future<Output = Response> + use<> {
+        self.post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password}),
+        )
+    }
+
+    /// A registered user whose email is verified.
+    pub async fn verified_user(&self) -> TestUser {
+        let user = self.register_user().await;
+        let token = self.token_from_email(&user.email, "Confirm");
+        let res = self
+            .post_json("/api/v1/auth/verify-email", &serde_json::json!({"token": token}))
+            .await;
+        assert_eq!(res.status(), 200);
+        user
+    }
+
+    /// A signed-in administrator.
+    pub async fn admin(&self) -> TestUser {
+        let email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = "admin password for tests";
+        neoforge::auth::bootstrap::create_admin(&self.state, &email, Some(password))
             .await
-            .expect("request")
+            .expect("create admin");
+        let res = self.login(&email, password).await;
+        assert_eq!(res.status(), 200);
+        TestUser::from_token_response(&email, password, json(res).await)
+    }
+
+    /// A request with the user's bearer token.
+    pub fn authed(&self, method: Method, path: &str, user: &TestUser) -> RequestBuilder {
+        self.request(method, path).bearer_auth(&user.access)
     }
 
     /// Begins shutdown and waits for the server task to end.
@@ -250,4 +335,38 @@ pub fn free_port() -> u16 {
 
 pub fn temp_path(dir: &TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
+}
+
+/// A signed-in user as the tests hold it.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub access: String,
+    pub refresh: String,
+    pub session_id: String,
+}
+
+impl TestUser {
+    pub fn from_token_response(email: &str, password: &str, body: Value) -> TestUser {
+        TestUser {
+            id: body["user"]["id"].as_str().expect("user id").to_string(),
+            email: email.to_string(),
+            password: password.to_string(),
+            access: body["access_token"].as_str().expect("access token").to_string(),
+            refresh: body["refresh_token"].as_str().unwrap_or_default().to_string(),
+            session_id: body["session_id"].as_str().expect("session id").to_string(),
+        }
+    }
+}
+
+/// Audit entries as (action, actor_id) pairs, oldest first, read straight from the database.
+pub async fn audit_actions(app: &TestApp) -> Vec<(String, Option<uuid::Uuid>)> {
+    neoforge::with_db!(&app.state.db, |c| sqlx::query_as::<_, (String, Option<uuid::Uuid>)>(
+        "SELECT action, actor_id FROM audit_log ORDER BY created_at, id"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap()
 }

@@ -1,0 +1,160 @@
+//! Handlers of `/users/me`: the signed-in user's own account.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde_json::json;
+
+use super::{model::*, service, store};
+use crate::{
+    audit::{self, Entry},
+    db::now,
+    error::{ApiError, ApiResult, FieldError, Problem},
+    http::{auth::AuthUser, extract::ApiJson},
+    state::AppState,
+};
+
+fn wrong_password() -> ApiError {
+    ApiError::bad_request("invalid_credentials", "The password is incorrect.")
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "The user", body = UserOut),
+        (status = 401, description = "Not signed in", body = Problem)))]
+pub async fn get_me(auth: AuthUser) -> Json<UserOut> {
+    Json(UserOut::from(&auth.user))
+}
+
+/// Change name or email. A new email must be verified again.
+#[utoipa::path(patch, path = "/users/me", tag = "users", request_body = UpdateMeIn, security(("bearer" = [])),
+    responses((status = 200, description = "Updated", body = UserOut),
+        (status = 409, description = "email_taken", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem)))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<UpdateMeIn>,
+) -> ApiResult<Json<UserOut>> {
+    let mut errors = Vec::new();
+    let full_name = match body.full_name.as_deref() {
+        Some(v) => text_field(v, &["body", "full_name"], 1, 100)
+            .map_err(|e| errors.push(e))
+            .ok(),
+        None => Some(auth.user.full_name.clone()),
+    };
+    let email = match body.email.as_deref() {
+        Some(v) => Email::parse(v).map(|e| e.as_str().to_string()).or_else(|| {
+            errors.push(FieldError::new(
+                &["body", "email"],
+                "is not a valid email address",
+                "value_error",
+            ));
+            None
+        }),
+        None => Some(auth.user.email.clone()),
+    };
+    let (Some(full_name), Some(email), true) = (full_name, email, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let email_changed = email != auth.user.email;
+    let mut fields = Vec::new();
+    if full_name != auth.user.full_name {
+        fields.push("full_name");
+    }
+    if email_changed {
+        fields.push("email");
+    }
+    if fields.is_empty() {
+        return Ok(Json(UserOut::from(&auth.user)));
+    }
+    let now = now();
+    let mut tx = state.db.begin().await?;
+    let user = store::update_profile(&mut tx, auth.user.id, &full_name, &email, email_changed, now)
+        .await
+        .map_err(service::email_taken)?;
+    let mail = if email_changed {
+        service::verification_email(&state, &mut tx, &user, &user.email, false, now).await?
+    } else {
+        None
+    };
+    audit::record(
+        &mut tx,
+        Entry::new("user.updated", Some(user.id))
+            .resource("user", user.id)
+            .meta(json!({"fields": fields})),
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(mail) = mail {
+        state.mailer.send_logged(&mail).await;
+    }
+    Ok(Json(UserOut::from(&user)))
+}
+
+/// Change the password; every other session is signed out.
+#[utoipa::path(post, path = "/users/me/password", tag = "users", request_body = ChangePasswordIn,
+    security(("bearer" = [])),
+    responses((status = 204, description = "Changed"),
+        (status = 400, description = "invalid_credentials: the current password is wrong", body = Problem),
+        (status = 422, description = "The new password breaks the policy", body = Problem)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<ChangePasswordIn>,
+) -> ApiResult<StatusCode> {
+    if !state
+        .hasher
+        .verify(&body.current_password, Some(&auth.user.password_hash))
+        .await
+    {
+        return Err(wrong_password());
+    }
+    super::password::check_policy(&body.new_password, &auth.user.email, &["body", "new_password"])?;
+    let hash = state.hasher.hash(&body.new_password).await?;
+    let now = now();
+    let mut tx = state.db.begin().await?;
+    store::set_password(&mut tx, auth.user.id, &hash, now).await?;
+    let revoked = store::revoke_all(&mut tx, auth.user.id, "password_changed", Some(auth.session_id), now).await?;
+    audit::record(
+        &mut tx,
+        Entry::new("auth.password_changed", Some(auth.user.id))
+            .resource("user", auth.user.id)
+            .meta(json!({"revoked_count": revoked})),
+    )
+    .await?;
+    tx.commit().await?;
+    state
+        .mailer
+        .send_logged(&crate::email::templates::password_changed(
+            &auth.user.email,
+            &auth.user.full_name,
+        ))
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete the account with its sessions, projects and posts (support tickets stay, without the user).
+#[utoipa::path(delete, path = "/users/me", tag = "users", request_body = DeleteMeIn, security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"),
+        (status = 400, description = "invalid_credentials", body = Problem)))]
+pub async fn delete_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<DeleteMeIn>,
+) -> ApiResult<StatusCode> {
+    if !state
+        .hasher
+        .verify(&body.password, Some(&auth.user.password_hash))
+        .await
+    {
+        return Err(wrong_password());
+    }
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        Entry::new("user.deleted", Some(auth.user.id)).resource("user", auth.user.id),
+    )
+    .await?;
+    store::delete_user(&mut tx, auth.user.id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,113 @@
+//! Authentication visible in handler signatures: `AuthUser`, `AdminUser`, `MaybeUser`, and `ClientIp`.
+//! Each authenticated request costs one indexed query (live session joined to an active user).
+
+use std::net::IpAddr;
+
+use axum::{
+    extract::{FromRequestParts, OptionalFromRequestParts},
+    http::{header, request::Parts},
+};
+use uuid::Uuid;
+
+use crate::{auth::store::UserRow, error::ApiError, http::context::RequestContext, state::AppState};
+
+/// A signed-in, active user with a live session.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: UserRow,
+    pub session_id: Uuid,
+}
+
+/// An `AuthUser` with `is_admin`; anyone else gets 403 `forbidden`.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+/// The bearer token of the request, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser>, ApiError> {
+    if parts.headers.get(header::AUTHORIZATION).is_none() {
+        return Ok(None);
+    }
+    let token = bearer(parts).ok_or_else(invalid_token)?;
+    let claims = state.tokens.verify(token).ok_or_else(invalid_token)?;
+    let user = crate::auth::store::authenticate(&state.db, claims.session_id, claims.user_id, crate::db::now())
+        .await?
+        .ok_or_else(invalid_token)?;
+    Ok(Some(AuthUser {
+        user,
+        session_id: claims.session_id,
+    }))
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let user = authenticate(parts, state).await?.ok_or_else(|| {
+            ApiError::unauthorized("not_authenticated", "Sign in: this route needs a bearer access token.")
+        })?;
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// `Option<AuthUser>`: anonymous when no `Authorization` header; a bad token is still 401.
+impl OptionalFromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(Some(user.clone()));
+        }
+        let user = authenticate(parts, state).await?;
+        if let Some(u) = &user {
+            parts.extensions.insert(u.clone());
+        }
+        Ok(user)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = <AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        if !user.user.is_admin {
+            return Err(ApiError::forbidden("This route is for administrators."));
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+/// The client's IP as resolved by the request-context middleware (trusted proxies honoured).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<RequestContext>()
+                .map(|c| c.client_ip)
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        ))
+    }
+}

@@ -1,0 +1,230 @@
+//! Email verification and password reset, end to end through the file email backend.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{TestApp, assert_problem, audit_actions, json};
+
+const PW: &str = "correct horse battery staple";
+
+async fn age_tokens(app: &TestApp, minutes: i64) {
+    let shift = chrono::Duration::minutes(minutes);
+    let mut tx = app.state.db.begin().await.unwrap();
+    let rows: Vec<(uuid::Uuid, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = neoforge::with_tx!(
+        &mut tx,
+        |c| sqlx::query_as("SELECT id, created_at, expires_at FROM user_tokens")
+            .fetch_all(c)
+            .await
+    )
+    .unwrap();
+    for (id, created, expires) in rows {
+        neoforge::with_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE user_tokens SET created_at = $2, expires_at = $3 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(created - shift)
+        .bind(expires - shift)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn verification_link_verifies_once_then_reports_already_verified() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let token = app.token_from_email(&user.email, "Confirm");
+    let verify = |t: String| app.post_json("/api/v1/auth/verify-email", &json!({"token": t}));
+    let res = verify(token.clone()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await, json!({"status": "verified"}));
+    assert_eq!(
+        json(verify(token.clone()).await).await,
+        json!({"status": "already_verified"})
+    );
+    let me = json(app.authed(Method::GET, "/api/v1/users/me", &user).send().await.unwrap()).await;
+    assert_eq!(me["is_verified"], true);
+    assert!(me["email_verified_at"].is_string());
+    assert!(
+        audit_actions(&app)
+            .await
+            .iter()
+            .any(|(a, _)| a == "auth.email_verified")
+    );
+
+    for bad in ["garbage".to_string(), user.access.clone(), user.refresh.clone()] {
+        assert_problem(verify(bad).await, 400, "invalid_token").await;
+    }
+}
+
+#[tokio::test]
+async fn expired_or_other_purpose_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let verify_token = app.token_from_email(&user.email, "Confirm");
+    let res = app
+        .post_json("/api/v1/auth/password-reset", &json!({"email": user.email}))
+        .await;
+    assert_eq!(res.status(), 202);
+    let reset_token = app.token_from_email(&user.email, "Reset");
+    let res = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": reset_token}))
+        .await;
+    assert_problem(res, 400, "invalid_token").await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": verify_token, "new_password": "a brand new password"}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid_token").await;
+    age_tokens(&app, 25 * 60).await;
+    let res = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": verify_token}))
+        .await;
+    assert_problem(res, 400, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn resend_is_throttled_and_silent_about_unknown_emails() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let resend = |email: &str| app.post_json("/api/v1/auth/verify-email/resend", &json!({"email": email}));
+    let res = resend("nobody@example.com").await;
+    assert_eq!(res.status(), 202);
+    let known = json(resend(&user.email).await).await;
+    assert_eq!(known, json!({"status": "accepted"}));
+    assert_eq!(
+        app.emails_to(&user.email).len(),
+        1,
+        "the registration email counts toward the 5-minute limit"
+    );
+    age_tokens(&app, 6).await;
+    assert_eq!(resend(&user.email).await.status(), 202);
+    assert_eq!(app.emails_to(&user.email).len(), 2);
+    assert!(app.emails_to("nobody@example.com").is_empty());
+    assert_problem(resend("not an email").await, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn changing_the_email_invalidates_old_links_and_needs_a_new_verification() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let old_token = app.token_from_email(&user.email, "Confirm");
+    let res = app
+        .authed(Method::PATCH, "/api/v1/users/me", &user)
+        .json(&json!({"email": "New.Address@Example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let me = json(res).await;
+    assert_eq!(
+        (me["email"].clone(), me["is_verified"].clone()),
+        (json!("new.address@example.com"), json!(false))
+    );
+    let res = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": old_token}))
+        .await;
+    assert_problem(res, 400, "invalid_token").await;
+    let new_token = app.token_from_email("new.address@example.com", "Confirm");
+    let res = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": new_token}))
+        .await;
+    assert_eq!(json(res).await["status"], "verified");
+}
+
+#[tokio::test]
+async fn password_reset_end_to_end() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let second = json(app.login(&user.email, PW).await).await;
+    let request = || {
+        app.post_json(
+            "/api/v1/auth/password-reset",
+            &json!({"email": user.email.to_uppercase()}),
+        )
+    };
+    assert_eq!(json(request().await).await, json!({"status": "accepted"}));
+    let token = app.token_from_email(&user.email, "Reset");
+    let link = app.emails_to(&user.email).last().unwrap()["links"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(link.starts_with("http://localhost:8000/reset-password?token="));
+    // A second request within 5 minutes sends nothing and the first token stays valid.
+    assert_eq!(request().await.status(), 202);
+    assert_eq!(
+        app.emails_to(&user.email)
+            .iter()
+            .filter(|m| m["subject"] == "Reset your password")
+            .count(),
+        1
+    );
+    let res = app
+        .post_json("/api/v1/auth/password-reset", &json!({"email": "ghost@example.com"}))
+        .await;
+    assert_eq!(res.status(), 202);
+    assert!(app.emails_to("ghost@example.com").is_empty());
+
+    let confirm = |pw: &str| {
+        app.post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": pw}),
+        )
+    };
+    // A password that breaks the policy is refused and the token survives.
+    assert_problem(confirm("password").await, 422, "validation_failed").await;
+    let res = confirm("a brand new password").await;
+    assert_eq!(res.status(), 204);
+    assert_problem(confirm("another new password").await, 400, "invalid_token").await;
+
+    // Every session was revoked; the new password works, the old one does not.
+    assert_eq!(
+        app.authed(Method::GET, "/api/v1/users/me", &user)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let res = app
+        .request(Method::GET, "/api/v1/users/me")
+        .bearer_auth(second["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(app.login(&user.email, PW).await.status(), 401);
+    assert_eq!(app.login(&user.email, "a brand new password").await.status(), 200);
+    assert!(
+        app.emails_to(&user.email)
+            .iter()
+            .any(|m| m["subject"] == "Your password was changed")
+    );
+    let actions = audit_actions(&app).await;
+    let resets: Vec<_> = actions.iter().filter(|(a, _)| a == "auth.password_reset").collect();
+    assert_eq!(resets.len(), 2);
+    assert_eq!(resets[0].1, None, "the request is anonymous");
+    assert_eq!(resets[1].1, Some(user.id.parse().unwrap()));
+}
+
+#[tokio::test]
+async fn an_expired_reset_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    app.post_json("/api/v1/auth/password-reset", &json!({"email": user.email}))
+        .await;
+    let token = app.token_from_email(&user.email, "Reset");
+    age_tokens(&app, 61).await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "a brand new password"}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid_token").await;
+}
