@@ -1,7 +1,7 @@
 //! The router and the middleware stack, in order, in one place.
 //!
 //! Outermost first: request id + trace id → security headers → catch panic → problem normaliser →
-//! CORS → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
+//! cache headers → CORS → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
 //! step earlier than DESIGN.md's list) so that a panic's 500 carries them too: every response, including
 //! ones made by an inner layer (413, 504, 500), passes back through the header layers.
 
@@ -28,7 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::{
     assets,
     error::ApiError,
-    http::normalize::problem_normalizer,
+    http::{cache::cache_headers, normalize::problem_normalizer},
     middleware::{request_id::request_context, security_headers::security_headers},
     openapi::ApiDoc,
     state::AppState,
@@ -40,7 +40,12 @@ pub const API_PREFIX: &str = "/api/v1";
 /// Every documented route: the API under `/api/v1` and the probes at the root.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, system::api_router().merge(crate::auth::router()))
+        .nest(
+            API_PREFIX,
+            system::api_router()
+                .merge(crate::auth::router())
+                .merge(crate::projects::router()),
+        )
         .merge(system::probe_router())
 }
 
@@ -71,6 +76,7 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
             settings.request_timeout,
         ))
         .layer(cors(&settings.cors_origins))
+        .layer(from_fn_with_state(state.clone(), cache_headers))
         .layer(from_fn(problem_normalizer))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(state.clone(), security_headers))

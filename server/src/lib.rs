@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod middleware;
 pub mod openapi;
+pub mod projects;
 pub mod server;
 pub mod state;
 pub mod system;

@@ -27,6 +27,8 @@ pub struct Inner {
     pub db: Db,
     pub redis: Option<Redis>,
     pub tokens: TokenKeys,
+    /// Signs list cursors.
+    pub cursor_key: [u8; 32],
     pub secret_box: SecretBox,
     pub hasher: Hasher,
     pub mailer: Mailer,
@@ -46,6 +48,7 @@ impl AppState {
         let secret = settings.secret_key.expose_secret().as_bytes().to_vec();
         AppState(Arc::new(Inner {
             tokens: TokenKeys::new(&secret, settings.access_token_ttl),
+            cursor_key: crate::crypto::derive_key(&secret, "list-cursor"),
             secret_box: SecretBox::new(&secret),
             hasher: Hasher::new(),
             mailer,

@@ -30,12 +30,14 @@ macro_rules! migrations {
 pub const SQLITE: &[Migration] = migrations!("sqlite":
     1 "foundation",
     2 "accounts",
+    3 "resources",
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
 pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "foundation",
     2 "accounts",
+    3 "resources",
 );
 
 /// The migrations of `db`'s backend.

@@ -5,6 +5,7 @@
 //! each driver separately, so there is no `sqlx::Any` and no lost types.
 
 pub mod migrate;
+pub mod query;
 
 use std::{str::FromStr, time::Duration};
 

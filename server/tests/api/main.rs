@@ -8,6 +8,7 @@ mod cli;
 mod email_flows;
 mod errors;
 mod middleware;
+mod projects;
 mod secrets;
 mod sessions;
 mod system;

@@ -1,0 +1,110 @@
+//! All SQL of projects.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{
+    db::{Backend, Db, Tx},
+    http::list::{ListRow, SortValue},
+    with_tx,
+};
+
+pub const COLUMNS: &str = "SELECT id, owner_id, name, description, created_at, updated_at FROM projects";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProjectRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ListRow for ProjectRow {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn sort_value(&self, name: &str) -> SortValue {
+        match name {
+            "name" => SortValue::Text(self.name.clone()),
+            "updated_at" => SortValue::Time(self.updated_at),
+            _ => SortValue::Time(self.created_at),
+        }
+    }
+}
+
+pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Error> {
+    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
+    with_tx!(tx, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
+}
+
+pub async fn get_read(db: &Db, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Error> {
+    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
+    crate::with_db!(db, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
+}
+
+/// How many projects `owner` has, holding the owner's row so concurrent creates count one at a time
+/// (PostgreSQL; SQLite's single writer already serialises them).
+pub async fn count_for_quota(tx: &mut Tx, backend: Backend, owner: Uuid) -> Result<i64, sqlx::Error> {
+    if backend == Backend::Postgres {
+        with_tx!(tx, |c| sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(owner)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    with_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM projects WHERE owner_id = $1"
+    )
+    .bind(owner)
+    .fetch_one(c)
+    .await)
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    owner: Uuid,
+    name: &str,
+    description: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ProjectRow, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_as(
+        "INSERT INTO projects (id, owner_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+         RETURNING id, owner_id, name, description, created_at, updated_at"
+    )
+    .bind(Uuid::now_v7())
+    .bind(owner)
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .fetch_one(c)
+    .await)
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    id: Uuid,
+    name: &str,
+    description: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ProjectRow, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_as(
+        "UPDATE projects SET name = $2, description = $3, updated_at = $4 WHERE id = $1
+         RETURNING id, owner_id, name, description, created_at, updated_at"
+    )
+    .bind(id)
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .fetch_one(c)
+    .await)
+}
+
+pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query("DELETE FROM projects WHERE id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
