@@ -44,7 +44,11 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             API_PREFIX,
             system::api_router()
                 .merge(crate::auth::router())
-                .merge(crate::projects::router()),
+                .merge(crate::projects::router())
+                .merge(crate::support::router())
+                .merge(crate::community::router())
+                .merge(crate::status::router())
+                .merge(crate::audit::router()),
         )
         .merge(system::probe_router())
 }

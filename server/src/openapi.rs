@@ -21,7 +21,11 @@ use crate::error::{FieldError, Problem};
         (name = "system", description = "Probes and client configuration"),
         (name = "auth", description = "Registration, sign-in, sessions, email flows, two-factor authentication"),
         (name = "users", description = "The signed-in user's account"),
-        (name = "admin", description = "Administration"),
+        (name = "admin", description = "Administration: users and the audit log"),
+        (name = "projects", description = "Projects, private to their owner"),
+        (name = "support", description = "Support tickets"),
+        (name = "community", description = "Community posts: public reading, signed-in writing"),
+        (name = "status", description = "The status page"),
     )
 )]
 pub struct ApiDoc;

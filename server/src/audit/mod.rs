@@ -1,127 +1,14 @@
-//! The audit log: who did what, written in the same transaction as the change it records.
+//! The audit log: who did what, written in the same transaction as the change it records
+//! (`record`), and read by administrators (`GET /admin/audit-logs`).
 
-use serde_json::{Map, Value};
-use uuid::Uuid;
+mod handlers;
+mod record;
 
-use crate::{
-    db::{Tx, now},
-    http::{client_ip::truncated_network, context},
-};
+pub use record::{Entry, record, redact};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// One entry to record. The IP (truncated to its network) and request id come from the request context.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub actor_id: Option<Uuid>,
-    pub action: &'static str,
-    pub resource_type: Option<&'static str>,
-    pub resource_id: Option<Uuid>,
-    pub metadata: Value,
-}
+use crate::state::AppState;
 
-impl Entry {
-    pub fn new(action: &'static str, actor_id: Option<Uuid>) -> Self {
-        Self {
-            actor_id,
-            action,
-            resource_type: None,
-            resource_id: None,
-            metadata: Value::Object(Map::new()),
-        }
-    }
-
-    pub fn resource(mut self, kind: &'static str, id: Uuid) -> Self {
-        self.resource_type = Some(kind);
-        self.resource_id = Some(id);
-        self
-    }
-
-    pub fn meta(mut self, metadata: Value) -> Self {
-        self.metadata = metadata;
-        self
-    }
-}
-
-/// Keys whose values never reach the audit log.
-fn is_sensitive(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
-        "password",
-        "token",
-        "code",
-        "secret",
-        "email",
-        "hash",
-        "authorization",
-        "cookie",
-        "otp",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
-}
-
-/// Replaces the values of sensitive keys (at any depth) with `"[redacted]"`.
-pub fn redact(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let v = if is_sensitive(&k) {
-                        Value::String("[redacted]".into())
-                    } else {
-                        redact(v)
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
-        other => other,
-    }
-}
-
-/// Writes `entry` inside `tx`.
-pub async fn record(tx: &mut Tx, entry: Entry) -> Result<(), sqlx::Error> {
-    let ctx = context::current();
-    let ip = ctx.as_ref().map(|c| truncated_network(c.client_ip));
-    let request_id = ctx.as_ref().map(|c| c.request_id.to_string());
-    let metadata = sqlx::types::Json(redact(entry.metadata));
-    crate::with_tx!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO audit_log (id, actor_id, action, resource_type, resource_id, ip, request_id, metadata, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(entry.actor_id)
-        .bind(entry.action)
-        .bind(entry.resource_type)
-        .bind(entry.resource_id)
-        .bind(&ip)
-        .bind(&request_id)
-        .bind(&metadata)
-        .bind(now())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::redact;
-
-    #[test]
-    fn sensitive_keys_are_redacted_at_any_depth() {
-        let v = redact(
-            json!({"fields": ["email"], "new_password": "x", "nested": {"refresh_token": "t", "ok": 1},
-            "list": [{"totp_code": "123456"}], "email": "a@b.co"}),
-        );
-        assert_eq!(
-            v,
-            json!({"fields": ["email"], "new_password": "[redacted]", "nested": {"refresh_token": "[redacted]", "ok": 1},
-            "list": [{"totp_code": "[redacted]"}], "email": "[redacted]"})
-        );
-    }
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(handlers::list_audit_logs))
 }

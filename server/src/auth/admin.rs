@@ -1,6 +1,11 @@
 //! Handlers of `/admin/users`: user management for administrators.
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::{OriginalUri, State},
+    http::HeaderMap,
+    response::Response,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
@@ -9,12 +14,13 @@ use uuid::Uuid;
 use super::{model::*, store};
 use crate::{
     audit::{self, Entry},
-    db::now,
+    db::{now, query::Filter},
     error::{ApiError, ApiResult, Problem},
     http::{
         auth::AdminUser,
         extract::{ApiJson, ApiPath, ApiQuery},
-        pagination::{Page, PageQuery},
+        list::{self, CursorPage, ListParams, Sort},
+        pagination::Page,
     },
     state::AppState,
 };
@@ -26,25 +32,41 @@ pub struct UserListQuery {
     pub q: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,
+    pub cursor: Option<String>,
+    pub include_total: Option<bool>,
 }
 
 /// Users, newest first.
 #[utoipa::path(get, path = "/admin/users", tag = "admin", params(UserListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of users", body = Page<UserOut>),
-        (status = 403, description = "Not an administrator", body = Problem)))]
+    responses((status = 200, description = "A page of users (offset mode)", body = Page<UserOut>),
+        (status = 200, description = "Cursor mode", body = CursorPage<UserOut>),
+        (status = 403, description = "Not an administrator", body = Problem),
+        (status = 422, description = "Bad parameters", body = Problem)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<UserListQuery>,
-) -> ApiResult<Json<Page<UserOut>>> {
-    let paging = PageQuery {
+) -> ApiResult<Response> {
+    let sort = Sort::parse(None, &[list::CREATED_AT], "-created_at")?;
+    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let scope = format!("users|{}|{}", admin.user.id, search.unwrap_or(""));
+    let params = ListParams {
         page: q.page,
         page_size: q.page_size,
+        cursor: q.cursor.clone(),
+        include_total: q.include_total,
+    };
+    let listing = list::Listing::new(&state.cursor_key, scope, sort, &params)?;
+    let mut filter = Filter::new();
+    if let Some(s) = search {
+        filter.search(&["email", "full_name"], s);
     }
-    .validate()?;
-    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let (rows, total) = store::list_users(&state.db, search, paging).await?;
-    Ok(Json(Page::new(rows.iter().map(UserOut::from).collect(), total, paging)))
+    let fetched = listing
+        .fetch::<store::UserRow>(&state.db, &store::user_select(), "users", filter)
+        .await?;
+    Ok(listing.respond(&headers, &uri, fetched, |u| UserOut::from(u)))
 }
 
 /// Activate/deactivate a user or change their admin flag. Administrators cannot demote or deactivate themselves.

@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::State,
+    extract::{OriginalUri, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -18,12 +18,16 @@ use super::{
 use crate::{
     audit::{self, Entry},
     crypto::sha256_hex,
-    db::now,
+    db::{
+        now,
+        query::{Arg, Filter},
+    },
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
         auth::{AuthUser, ClientIp},
         extract::{ApiForm, ApiJson, ApiPath, ApiQuery, OptionalJson},
-        pagination::{Page, PageQuery},
+        list::{self, CursorPage, Sort},
+        pagination::Page,
     },
     state::AppState,
 };
@@ -426,19 +430,29 @@ pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> ApiRes
 }
 
 /// The caller's sessions, newest first (revoked ones included until they are pruned).
-#[utoipa::path(get, path = "/auth/sessions", tag = "auth", params(PageQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of sessions", body = Page<SessionOut>),
+#[utoipa::path(get, path = "/auth/sessions", tag = "auth", params(SessionListQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of sessions (offset mode)", body = Page<SessionOut>),
+        (status = 200, description = "Cursor mode", body = CursorPage<SessionOut>),
+        (status = 400, description = "invalid_cursor", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
         (status = 422, description = "Bad paging parameters", body = Problem)))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     auth: AuthUser,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Page<SessionOut>>> {
-    let paging = q.validate()?;
-    let (rows, total) = store::list_sessions(&state.db, auth.user.id, paging).await?;
-    let items = rows.iter().map(|s| SessionOut::new(s, auth.session_id)).collect();
-    Ok(Json(Page::new(items, total, paging)))
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<SessionListQuery>,
+) -> ApiResult<Response> {
+    let sort = Sort::parse(None, &[list::CREATED_AT], "-created_at")?;
+    let scope = format!("sessions|{}", auth.user.id);
+    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
+    let mut filter = Filter::new();
+    filter.cond("user_id = {}", vec![Arg::Uuid(auth.user.id)]);
+    let fetched = listing
+        .fetch::<store::SessionRow>(&state.db, &store::session_select(), "sessions", filter)
+        .await?;
+    let current = auth.session_id;
+    Ok(listing.respond(&headers, &uri, fetched, |s| SessionOut::new(s, current)))
 }
 
 /// Rename a session.

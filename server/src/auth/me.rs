@@ -1,6 +1,6 @@
 //! Handlers of `/users/me`: the signed-in user's own account.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{extract::State, http::StatusCode};
 use serde_json::json;
 
 use super::{model::*, service, store};
@@ -18,10 +18,11 @@ fn wrong_password() -> ApiError {
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, description = "The user", body = UserOut),
+    responses((status = 200, description = "The user, with `ETag`", body = UserOut),
+        (status = 304, description = "Not modified"),
         (status = 401, description = "Not signed in", body = Problem)))]
-pub async fn get_me(auth: AuthUser) -> Json<UserOut> {
-    Json(UserOut::from(&auth.user))
+pub async fn get_me(auth: AuthUser, headers: axum::http::HeaderMap) -> axum::response::Response {
+    crate::http::conditional::json_with_etag(&headers, StatusCode::OK, &UserOut::from(&auth.user))
 }
 
 /// Change name or email. A new email must be verified again.
@@ -33,7 +34,7 @@ pub async fn update_me(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiJson(body): ApiJson<UpdateMeIn>,
-) -> ApiResult<Json<UserOut>> {
+) -> ApiResult<axum::response::Response> {
     let mut errors = Vec::new();
     let full_name = match body.full_name.as_deref() {
         Some(v) => text_field(v, &["body", "full_name"], 1, 100)
@@ -63,8 +64,11 @@ pub async fn update_me(
     if email_changed {
         fields.push("email");
     }
+    let respond = |u: &super::store::UserRow| {
+        crate::http::conditional::json_with_etag(&axum::http::HeaderMap::new(), StatusCode::OK, &UserOut::from(u))
+    };
     if fields.is_empty() {
-        return Ok(Json(UserOut::from(&auth.user)));
+        return Ok(respond(&auth.user));
     }
     let now = now();
     let mut tx = state.db.begin().await?;
@@ -87,7 +91,7 @@ pub async fn update_me(
     if let Some(mail) = mail {
         state.mailer.send_logged(&mail).await;
     }
-    Ok(Json(UserOut::from(&user)))
+    Ok(respond(&user))
 }
 
 /// Change the password; every other session is signed out.

@@ -214,6 +214,27 @@ pub struct AdminUserUpdateIn {
     pub is_admin: Option<bool>,
 }
 
+/// Paging of `/auth/sessions`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionListQuery {
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    pub cursor: Option<String>,
+    pub include_total: Option<bool>,
+}
+
+impl SessionListQuery {
+    pub fn params(&self) -> crate::http::list::ListParams {
+        crate::http::list::ListParams {
+            page: self.page,
+            page_size: self.page_size,
+            cursor: self.cursor.clone(),
+            include_total: self.include_total,
+        }
+    }
+}
+
 // ---- validated values ----
 
 /// An email address: trimmed, lowercased, `local@domain` with a dotted or `localhost` domain, ≤ 254 chars.

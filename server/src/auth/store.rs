@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::{
     db::{Db, Tx},
-    http::pagination::Paging,
     with_db, with_tx,
 };
 
@@ -41,6 +40,34 @@ pub struct SessionRow {
     pub expires_at: Ts,
     pub revoked_at: Option<Ts>,
     pub revoke_reason: Option<String>,
+}
+
+impl crate::http::list::ListRow for SessionRow {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn sort_value(&self, _name: &str) -> crate::http::list::SortValue {
+        crate::http::list::SortValue::Time(self.created_at)
+    }
+}
+
+impl crate::http::list::ListRow for UserRow {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn sort_value(&self, _name: &str) -> crate::http::list::SortValue {
+        crate::http::list::SortValue::Time(self.created_at)
+    }
+}
+
+/// `SELECT` of every user column, for lists.
+pub fn user_select() -> String {
+    format!("SELECT {USER_COLS} FROM users")
+}
+
+/// `SELECT` of every session column, for lists.
+pub fn session_select() -> String {
+    format!("SELECT {SESSION_COLS} FROM sessions")
 }
 
 impl SessionRow {
@@ -209,33 +236,6 @@ pub async fn delete_user(tx: &mut Tx, user_id: Uuid) -> Result<(), sqlx::Error> 
         .execute(c)
         .await
         .map(|_| ()))
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` substring pattern, lowercased.
-pub fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-pub async fn list_users(db: &Db, q: Option<&str>, paging: Paging) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
-    let pattern = q.map(like_pattern);
-    let filter = "($1 IS NULL OR LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(full_name) LIKE $1 ESCAPE '\\')";
-    let list = sql(format!(
-        "SELECT {USER_COLS} FROM users WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-    ));
-    let count = sql(format!("SELECT COUNT(*) FROM users WHERE {filter}"));
-    let rows = with_db!(db, |c| sqlx::query_as(list)
-        .bind(&pattern)
-        .bind(paging.page_size)
-        .bind(paging.offset())
-        .fetch_all(c)
-        .await)?;
-    let total: i64 = with_db!(db, |c| sqlx::query_scalar(count).bind(&pattern).fetch_one(c).await)?;
-    Ok((rows, total))
 }
 
 // ---- 2FA ----
@@ -485,25 +485,6 @@ pub async fn rename_session(
         .bind(name)
         .fetch_optional(c)
         .await)
-}
-
-pub async fn list_sessions(db: &Db, user_id: Uuid, paging: Paging) -> Result<(Vec<SessionRow>, i64), sqlx::Error> {
-    let q = sql(format!(
-        "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-    ));
-    let rows = with_db!(db, |c| sqlx::query_as(q)
-        .bind(user_id)
-        .bind(paging.page_size)
-        .bind(paging.offset())
-        .fetch_all(c)
-        .await)?;
-    let total: i64 = with_db!(db, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions WHERE user_id = $1"
-    )
-    .bind(user_id)
-    .fetch_one(c)
-    .await)?;
-    Ok((rows, total))
 }
 
 // ---- email tokens ----

@@ -239,6 +239,44 @@ impl ListParams {
     }
 }
 
+/// Everything that identifies one read of a list: its scope (for cursors), order and mode.
+pub struct Listing<'a> {
+    pub key: &'a [u8; 32],
+    pub scope: String,
+    pub sort: Sort,
+    pub mode: Mode,
+}
+
+impl<'a> Listing<'a> {
+    /// Validates `params` for the list named by `scope` (list, principal, sort, filters) in `sort` order.
+    pub fn new(key: &'a [u8; 32], scope: String, sort: Sort, params: &ListParams) -> Result<Self, ApiError> {
+        let mode = params.mode(key, &scope, &sort)?;
+        Ok(Listing { key, scope, sort, mode })
+    }
+
+    /// Reads the page (see [`fetch`]).
+    pub async fn fetch<T: ListRow>(
+        &self,
+        db: &Db,
+        select: &str,
+        table: &str,
+        filter: Filter,
+    ) -> Result<Fetched<T>, ApiError> {
+        fetch(db, select, table, filter, &self.sort, &self.mode).await
+    }
+
+    /// The response for a fetched page (see [`respond`]).
+    pub fn respond<R: ListRow, O: Serialize>(
+        &self,
+        request: &HeaderMap,
+        uri: &Uri,
+        fetched: Fetched<R>,
+        to_out: impl Fn(&R) -> O,
+    ) -> Response {
+        respond(self, request, uri, fetched, to_out)
+    }
+}
+
 /// One page read from the database.
 pub struct Fetched<T> {
     pub items: Vec<T>,
@@ -247,7 +285,7 @@ pub struct Fetched<T> {
 }
 
 /// Reads one page: `select` is `SELECT <columns> FROM <table>`; `filter` restricts it.
-pub async fn fetch<T: ListRow>(
+async fn fetch<T: ListRow>(
     db: &Db,
     select: &str,
     table: &str,
@@ -324,17 +362,15 @@ pub struct CursorPage<T> {
 
 /// The list response: the page as JSON with its ETag (304 on `If-None-Match`), and in cursor mode a
 /// `Link: <…>; rel="next"` header when there is a next page.
-pub fn respond<R: ListRow, O: Serialize>(
-    key: &[u8; 32],
+fn respond<R: ListRow, O: Serialize>(
+    listing: &Listing<'_>,
     request: &HeaderMap,
     uri: &Uri,
-    scope: &str,
-    sort: &Sort,
-    mode: &Mode,
     fetched: Fetched<R>,
     to_out: impl Fn(&R) -> O,
 ) -> Response {
-    match mode {
+    let (key, scope, sort) = (listing.key, listing.scope.as_str(), &listing.sort);
+    match &listing.mode {
         Mode::Offset(paging) => {
             let items = fetched.items.iter().map(&to_out).collect();
             let page = Page::new(items, fetched.total.unwrap_or_default(), *paging);

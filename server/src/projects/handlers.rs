@@ -87,23 +87,16 @@ pub async fn list_projects(
         sort.as_str(),
         search.unwrap_or("")
     );
-    let mode = q.params().mode(&state.cursor_key, &scope, &sort)?;
+    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
     let mut filter = Filter::new();
     filter.cond("owner_id = {}", vec![Arg::Uuid(owner)]);
     if let Some(s) = search {
         filter.search(&["name"], s);
     }
-    let fetched = list::fetch::<ProjectRow>(&state.db, store::COLUMNS, "projects", filter, &sort, &mode).await?;
-    Ok(list::respond(
-        &state.cursor_key,
-        &headers,
-        &uri,
-        &scope,
-        &sort,
-        &mode,
-        fetched,
-        |r| ProjectOut::from(r),
-    ))
+    let fetched = listing
+        .fetch::<ProjectRow>(&state.db, store::COLUMNS, "projects", filter)
+        .await?;
+    Ok(listing.respond(&headers, &uri, fetched, |r| ProjectOut::from(r)))
 }
 
 /// Create a project.

@@ -3,14 +3,18 @@
 
 mod support;
 
+mod audit_log;
 mod auth;
 mod cli;
+mod community;
 mod email_flows;
 mod errors;
 mod middleware;
 mod projects;
 mod secrets;
 mod sessions;
+mod status_page;
+mod support_desk;
 mod system;
 mod totp;
 mod users;

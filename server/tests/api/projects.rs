@@ -373,7 +373,7 @@ async fn idempotent_create_replays_and_refuses_reuse() {
     let reused = post(&user, "key-1", json!({"name": "Different"})).await.unwrap();
     assert_problem(reused, 422, "idempotency_key_reused").await;
     let res = app
-        .authed(Method::PATCH, &format!("{}", location.to_str().unwrap()), &user)
+        .authed(Method::PATCH, location.to_str().unwrap(), &user)
         .header("idempotency-key", "key-1")
         .json(&json!({"name": "Once"}))
         .send()

@@ -1,0 +1,75 @@
+//! Wire types of community posts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::store::PostRow;
+use crate::http::list::ListParams;
+
+/// A post. `content` is plain text: clients render it as text, never as HTML.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostOut {
+    pub id: Uuid,
+    pub title: String,
+    pub content: String,
+    pub author_id: Uuid,
+    /// The author's full name when the post was written.
+    pub author_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&PostRow> for PostOut {
+    fn from(r: &PostRow) -> Self {
+        PostOut {
+            id: r.id,
+            title: r.title.clone(),
+            content: r.content.clone(),
+            author_id: r.author_id,
+            author_name: r.author_name.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePost {
+    /// 1..200 characters.
+    pub title: String,
+    /// 1..20000 characters.
+    pub content: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdatePost {
+    pub title: Option<String>,
+    pub content: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PostListQuery {
+    pub author_id: Option<Uuid>,
+    /// Case-insensitive substring of title and content.
+    pub q: Option<String>,
+    /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `title`, `-title`.
+    pub sort: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    pub cursor: Option<String>,
+    pub include_total: Option<bool>,
+}
+
+impl PostListQuery {
+    pub fn params(&self) -> ListParams {
+        ListParams {
+            page: self.page,
+            page_size: self.page_size,
+            cursor: self.cursor.clone(),
+            include_total: self.include_total,
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Handlers of `/status`.
+
+use axum::{
+    extract::{OriginalUri, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::Response,
+};
+use serde_json::json;
+
+use super::{
+    model::*,
+    store::{self, EventRow},
+};
+use crate::{
+    audit::{self, Entry},
+    auth::model::text_field,
+    db::{
+        Tx, now,
+        query::{Arg, Filter},
+    },
+    error::{ApiError, ApiResult, FieldError, Problem},
+    http::{
+        auth::AdminUser,
+        conditional::json_with_etag,
+        extract::{ApiPath, ApiQuery},
+        idempotency::{self, Write},
+        list::{self, CREATED_AT, CursorPage, Sort, SortField},
+        pagination::Page,
+    },
+    state::AppState,
+};
+
+const SORTS: &[SortField] = &[CREATED_AT];
+
+fn status_error(loc: &[&str]) -> FieldError {
+    FieldError::new(loc, format!("must be one of {}", EVENT_STATUSES.join(", ")), "enum")
+}
+
+fn service_error(loc: &[&str]) -> FieldError {
+    FieldError::new(loc, "must match ^[a-z0-9][a-z0-9_-]{0,63}$", "pattern")
+}
+
+/// Post a status event (administrators).
+#[utoipa::path(post, path = "/status/events", tag = "status", request_body = CreateEvent,
+    params(("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    responses((status = 201, description = "Created", body = StatusEventOut),
+        (status = 200, description = "Idempotent replay", body = StatusEventOut),
+        (status = 403, description = "Not an administrator", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem)))]
+pub async fn create_event(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    write: Write<CreateEvent>,
+) -> ApiResult<Response> {
+    let body = write.body;
+    let mut errors = Vec::new();
+    let service_id = body.service_id.trim().to_string();
+    if !valid_service_id(&service_id) {
+        errors.push(service_error(&["body", "service_id"]));
+    }
+    let status = body.status.trim().to_string();
+    if !EVENT_STATUSES.contains(&status.as_str()) {
+        errors.push(status_error(&["body", "status"]));
+    }
+    let description = body
+        .description
+        .as_deref()
+        .and_then(|d| {
+            text_field(d, &["body", "description"], 0, 2000)
+                .map_err(|e| errors.push(e))
+                .ok()
+        })
+        .filter(|d| !d.is_empty());
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
+        let row = store::insert_event(tx, &service_id, &status, description.as_deref(), now()).await?;
+        audit::record(
+            tx,
+            Entry::new("status_event.create", Some(admin.user.id))
+                .resource("status_event", row.id)
+                .meta(json!({"service_id": row.service_id, "status": row.status})),
+        )
+        .await?;
+        let mut res = json_with_etag(&HeaderMap::new(), StatusCode::CREATED, &StatusEventOut::from(&row));
+        let location = format!("/api/v1/status/services/{}", row.service_id);
+        res.headers_mut().insert(
+            header::LOCATION,
+            HeaderValue::from_str(&location).map_err(ApiError::internal)?,
+        );
+        Ok(res)
+    })
+    .await
+}
+
+/// Status events, newest first. Public.
+#[utoipa::path(get, path = "/status/events", tag = "status", params(EventListQuery),
+    responses((status = 200, description = "A page (offset mode)", body = Page<StatusEventOut>),
+        (status = 200, description = "Cursor mode", body = CursorPage<StatusEventOut>),
+        (status = 400, description = "invalid_cursor", body = Problem),
+        (status = 422, description = "Bad parameters", body = Problem)))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<EventListQuery>,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    if q.service_id.as_deref().is_some_and(|s| !valid_service_id(s)) {
+        errors.push(service_error(&["query", "service_id"]));
+    }
+    if q.status.as_deref().is_some_and(|s| !EVENT_STATUSES.contains(&s)) {
+        errors.push(status_error(&["query", "status"]));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let sort = Sort::parse(None, SORTS, "-created_at")?;
+    let scope = format!(
+        "status_events|{}|{}",
+        q.service_id.as_deref().unwrap_or(""),
+        q.status.as_deref().unwrap_or("")
+    );
+    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
+    let mut filter = Filter::new();
+    if let Some(s) = &q.service_id {
+        filter.cond("service_id = {}", vec![Arg::Text(s.clone())]);
+    }
+    if let Some(s) = &q.status {
+        filter.cond("status = {}", vec![Arg::Text(s.clone())]);
+    }
+    let fetched = listing
+        .fetch::<EventRow>(&state.db, store::EVENT_COLUMNS, "status_events", filter)
+        .await?;
+    Ok(listing.respond(&headers, &uri, fetched, |r| StatusEventOut::from(r)))
+}
+
+/// The status page: the overall status and each service's latest state. Public.
+#[utoipa::path(get, path = "/status", tag = "status",
+    responses((status = 200, description = "The status page, with `ETag`", body = StatusPageOut),
+        (status = 304, description = "Not modified")))]
+pub async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let services: Vec<ServiceStatusOut> = store::services(&state.db)
+        .await?
+        .iter()
+        .map(ServiceStatusOut::from)
+        .collect();
+    let page = StatusPageOut {
+        status: overall(&services),
+        updated_at: services.iter().filter_map(|s| s.updated_at).max(),
+        services,
+    };
+    Ok(json_with_etag(&headers, StatusCode::OK, &page))
+}
+
+/// One service's latest state. A valid id with no events is `unknown`; an invalid id is 404.
+#[utoipa::path(get, path = "/status/services/{service_id}", tag = "status", params(("service_id" = String, Path)),
+    responses((status = 200, description = "The service's state, with `ETag`", body = ServiceStatusOut),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "Not a valid service id", body = Problem)))]
+pub async fn service_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(service_id): ApiPath<String>,
+) -> ApiResult<Response> {
+    if !valid_service_id(&service_id) {
+        return Err(ApiError::not_found("service"));
+    }
+    let out = match store::service(&state.db, &service_id).await? {
+        Some(row) => ServiceStatusOut::from(&row),
+        None => ServiceStatusOut {
+            service_id,
+            status: "unknown".into(),
+            description: None,
+            updated_at: None,
+        },
+    };
+    Ok(json_with_etag(&headers, StatusCode::OK, &out))
+}
