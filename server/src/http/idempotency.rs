@@ -94,7 +94,12 @@ async fn read(req: Request, json: bool) -> Result<(Option<Keyed>, Bytes), ApiErr
         ),
     };
     let method = req.method().to_string();
-    let path = req.uri().path().to_string();
+    // The full path: inside a nested router `req.uri()` has lost the `/api/v1` prefix.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
     let bytes = Bytes::from_request(req, &()).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(

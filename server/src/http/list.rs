@@ -284,6 +284,35 @@ pub struct Fetched<T> {
     pub has_more: bool,
 }
 
+/// The SQL of one page and its arguments: `filter` plus, after a cursor, the keyset condition
+/// `(sort, id)` beyond the last row, in the list's total order.
+pub fn page_sql(
+    select: &str,
+    filter: Filter,
+    sort: &Sort,
+    after: Option<&(SortValue, Uuid)>,
+    limit: i64,
+    offset: i64,
+) -> (String, Filter) {
+    let mut page_filter = filter;
+    if let Some((value, id)) = after {
+        let op = if sort.desc { "<" } else { ">" };
+        let c = sort.field.column;
+        page_filter.cond(
+            &format!("({c} {op} {{}} OR ({c} = {{}} AND id {op} {{}}))"),
+            vec![value.to_arg(), value.to_arg(), Arg::Uuid(*id)],
+        );
+    }
+    let limit_p = page_filter.arg(Arg::I64(limit));
+    let offset_p = page_filter.arg(Arg::I64(offset));
+    let sql = format!(
+        "{select}{}{} LIMIT {limit_p} OFFSET {offset_p}",
+        page_filter.where_sql(),
+        sort.order_sql()
+    );
+    (sql, page_filter)
+}
+
 /// Reads one page: `select` is `SELECT <columns> FROM <table>`; `filter` restricts it.
 async fn fetch<T: ListRow>(
     db: &Db,
@@ -294,33 +323,15 @@ async fn fetch<T: ListRow>(
     mode: &Mode,
 ) -> Result<Fetched<T>, ApiError> {
     let count_filter = filter.clone();
-    let mut page_filter = filter;
-    let (limit, offset, want_total) = match mode {
-        Mode::Offset(p) => (p.page_size, p.offset(), true),
-        Mode::Cursor {
-            page_size,
-            after,
-            include_total,
-        } => {
-            if let Some((value, id)) = after {
-                let op = if sort.desc { "<" } else { ">" };
-                let c = sort.field.column;
-                page_filter.cond(
-                    &format!("({c} {op} {{}} OR ({c} = {{}} AND id {op} {{}}))"),
-                    vec![value.to_arg(), value.to_arg(), Arg::Uuid(*id)],
-                );
-            }
-            // One extra row tells whether there is a next page, without counting.
-            (*page_size + 1, 0, *include_total)
-        }
+    let (sql, page_filter) = match mode {
+        Mode::Offset(p) => page_sql(select, filter, sort, None, p.page_size, p.offset()),
+        // One extra row tells whether there is a next page, without counting.
+        Mode::Cursor { page_size, after, .. } => page_sql(select, filter, sort, after.as_ref(), *page_size + 1, 0),
     };
-    let limit_p = page_filter.arg(Arg::I64(limit));
-    let offset_p = page_filter.arg(Arg::I64(offset));
-    let sql = format!(
-        "{select}{}{} LIMIT {limit_p} OFFSET {offset_p}",
-        page_filter.where_sql(),
-        sort.order_sql()
-    );
+    let want_total = match mode {
+        Mode::Offset(_) => true,
+        Mode::Cursor { include_total, .. } => *include_total,
+    };
     let sql = sqlx::AssertSqlSafe(sql);
     let mut items: Vec<T> = with_db!(db, |c| crate::bind_args!(sqlx::query_as(sql), &page_filter.args)
         .fetch_all(c)

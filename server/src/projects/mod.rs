@@ -4,6 +4,8 @@ mod handlers;
 pub mod model;
 mod store;
 
+pub use store::COLUMNS;
+
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;

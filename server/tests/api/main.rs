@@ -10,6 +10,7 @@ mod community;
 mod email_flows;
 mod errors;
 mod middleware;
+mod plans;
 mod projects;
 mod secrets;
 mod sessions;

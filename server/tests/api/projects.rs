@@ -646,3 +646,63 @@ async fn cursors_are_bound_to_their_list() {
     )
     .await;
 }
+
+async fn insert_claim(app: &TestApp, user: &TestUser, key: &str, locked_for: chrono::Duration) {
+    let now = neoforge::db::now();
+    let mut tx = app.state.db.begin().await.unwrap();
+    neoforge::with_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO idempotency_records (principal, idem_key, method, path, fingerprint, status, created_at, locked_until, expires_at)
+         VALUES ($1, $2, 'POST', '/api/v1/projects', $6, NULL, $3, $4, $5)"
+    )
+    .bind(format!("user:{}", user.id))
+    .bind(key)
+    .bind(now)
+    .bind(now + locked_for)
+    .bind(now + chrono::Duration::hours(24))
+    // The fingerprint of the body the test sends: canonical JSON, hashed.
+    .bind(neoforge::crypto::sha256_hex(r#"{"name":"x"}"#))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn in_flight_keys_answer_409_and_abandoned_claims_are_taken_over() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let post = |key: &'static str| {
+        app.authed(Method::POST, "/api/v1/projects", &user)
+            .header("idempotency-key", key)
+            .json(&json!({"name": "x"}))
+            .send()
+    };
+    insert_claim(&app, &user, "running", chrono::Duration::seconds(60)).await;
+    let res = post("running").await.unwrap();
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_problem(res, 409, "idempotency_in_progress").await;
+    // A claim whose request died (its lease ran out) is taken over.
+    insert_claim(&app, &user, "abandoned", chrono::Duration::seconds(-1)).await;
+    assert_eq!(post("abandoned").await.unwrap().status(), 201);
+}
+
+#[tokio::test]
+async fn records_expire_after_the_ttl() {
+    let app = TestApp::spawn_with(&[("IDEMPOTENCY_TTL", "1s")]).await;
+    let user = app.register_user().await;
+    let post = |name: &str| {
+        app.authed(Method::POST, "/api/v1/projects", &user)
+            .header("idempotency-key", "short-lived")
+            .json(&json!({"name": name}))
+            .send()
+    };
+    assert_eq!(post("first").await.unwrap().status(), 201);
+    assert_problem(post("second").await.unwrap(), 422, "idempotency_key_reused").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        post("second").await.unwrap().status(),
+        201,
+        "an expired key is free again"
+    );
+}
