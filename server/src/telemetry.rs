@@ -1,7 +1,17 @@
-//! Logging: readable text in development, JSON lines in production. Request and trace ids come from
-//! the request span opened by the request-id middleware, so they appear on every line of a request.
+//! Logging: readable text in development, JSON lines in production with `timestamp, level, message,
+//! target, request_id, trace_id` at the top level. The ids come from the request context (a task-local
+//! set by the request-id middleware), so every line logged while serving a request carries them.
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use std::fmt;
+
+use serde_json::{Map, Value};
+use tracing::{Event, Subscriber, field::Field};
+use tracing_subscriber::{
+    EnvFilter,
+    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
+    prelude::*,
+    registry::LookupSpan,
+};
 
 use crate::config::{LogFormat, Settings};
 
@@ -16,15 +26,64 @@ pub fn init_with(level: &str, format: LogFormat) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
+            .with(tracing_subscriber::fmt::layer().event_format(JsonLines))
             .try_init(),
-        LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .try_init(),
     };
     let _ = result;
+}
+
+/// One JSON object per line.
+pub struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let meta = event.metadata();
+        let mut map = Map::new();
+        map.insert(
+            "timestamp".into(),
+            Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        );
+        map.insert(
+            "level".into(),
+            Value::String(meta.level().as_str().to_ascii_lowercase()),
+        );
+        map.insert("target".into(), Value::String(meta.target().to_string()));
+        if let Some(ctx) = crate::http::context::current() {
+            map.insert("request_id".into(), Value::String(ctx.request_id.to_string()));
+            map.insert("trace_id".into(), Value::String(ctx.trace_id.to_string()));
+        }
+        event.record(&mut Visitor(&mut map));
+        map.entry("message").or_insert(Value::String(String::new()));
+        writeln!(writer, "{}", Value::Object(map))
+    }
+}
+
+struct Visitor<'a>(&'a mut Map<String, Value>);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), Value::String(value.into()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().into(), Value::String(format!("{value:?}")));
+    }
 }

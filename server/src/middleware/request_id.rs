@@ -54,14 +54,17 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         route = route.as_deref().unwrap_or(""),
     );
     let started = std::time::Instant::now();
-    let mut res = context::scope(ctx, next.run(req)).instrument(span.clone()).await;
-    span.in_scope(|| {
+    let mut res = context::scope(ctx, async move {
+        let res = next.run(req).await;
         tracing::info!(
             status = res.status().as_u16(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request finished"
-        )
-    });
+        );
+        res
+    })
+    .instrument(span)
+    .await;
 
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {

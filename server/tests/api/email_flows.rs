@@ -228,3 +228,118 @@ async fn an_expired_reset_token_is_refused() {
         .await;
     assert_problem(res, 400, "invalid_token").await;
 }
+
+/// A tiny SMTP peer on loopback (the outside world's mail server), recording every message's DATA.
+async fn smtp_sink() -> (u16, std::sync::Arc<tokio::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let messages = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let store = messages.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.ok();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(buf) = data.as_mut() {
+                        if line == "." {
+                            store.lock().await.push(data.take().unwrap());
+                            write.write_all(b"250 queued\r\n").await.ok();
+                        } else {
+                            buf.push_str(&line);
+                            buf.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.ok();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    (port, messages)
+}
+
+#[tokio::test]
+async fn the_smtp_backend_delivers_to_a_real_smtp_peer() {
+    let (port, messages) = smtp_sink().await;
+    let port = port.to_string();
+    let app = TestApp::spawn_with(&[
+        ("EMAIL_BACKEND", "smtp"),
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", &port),
+        ("SMTP_TLS", "false"),
+        ("EMAIL_FROM", "NeoForge <no-reply@example.com>"),
+    ])
+    .await;
+    let user = app.register_user().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let got = messages.lock().await.clone();
+        if let Some(m) = got.iter().find(|m| m.contains(&user.email)) {
+            assert!(m.contains("Subject: Confirm your email address"), "{m}");
+            assert!(m.contains("verify-email?token="), "{m}");
+            assert!(m.contains("text/html"), "{m}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no message reached the SMTP peer");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_device_is_announced() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let login = |agent: &'static str| {
+        app.request(Method::POST, "/api/v1/auth/login")
+            .header("user-agent", agent)
+            .json(&json!({"email": user.email, "password": PW}))
+            .send()
+    };
+    let count = || {
+        app.emails_to(&user.email)
+            .iter()
+            .filter(|m| m["subject"] == "New sign-in to your account")
+            .count()
+    };
+    // Registration came from reqwest's default agent (no User-Agent): "Unknown device".
+    assert_eq!(
+        login("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(count(), 1);
+    let mail = app
+        .emails_to(&user.email)
+        .into_iter()
+        .find(|m| m["subject"] == "New sign-in to your account")
+        .unwrap();
+    assert!(mail["text"].as_str().unwrap().contains("Firefox on Linux"));
+    assert_eq!(
+        login("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(count(), 1, "a known device is not announced again");
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access;
 mod audit_log;
 mod auth;
 mod cli;

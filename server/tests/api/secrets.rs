@@ -154,6 +154,19 @@ async fn secrets_never_reach_logs_responses_or_the_audit_log() {
     child.stdout.take().unwrap().read_to_string(&mut logs).unwrap();
     child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
     assert!(logs.contains("request finished"), "debug JSON logs were captured");
+    // JSON lines with the request's ids at the top level.
+    let finished: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "request finished")
+        .collect();
+    assert!(finished.len() >= 8, "{finished:?}");
+    for line in &finished {
+        for key in ["timestamp", "level", "message", "target", "request_id", "trace_id"] {
+            assert!(line[key].is_string(), "{key} in {line}");
+        }
+        assert_eq!(line["trace_id"].as_str().unwrap().len(), 32);
+    }
 
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "secret {secret:?} in logs");

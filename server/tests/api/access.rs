@@ -1,0 +1,157 @@
+//! The access-control matrix, generated from the router's own route list (the OpenAPI document is built
+//! from it): every route must have a row here, so a new route without a decision fails this test.
+//! Per-resource tests check owner / other user / admin in depth; this one checks the gate of every route.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{TestApp, json};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Gate {
+    /// Anyone may call it: an anonymous request is never 401/403.
+    Public,
+    /// A signed-in user: anonymous → 401 `not_authenticated`.
+    User,
+    /// An administrator: anonymous → 401, a signed-in non-admin → 403 `forbidden`.
+    Admin,
+}
+
+const MATRIX: &[(&str, &str, Gate)] = &[
+    ("GET", "/health", Gate::Public),
+    ("GET", "/ready", Gate::Public),
+    ("GET", "/api/v1/config", Gate::Public),
+    ("POST", "/api/v1/auth/register", Gate::Public),
+    ("POST", "/api/v1/auth/token", Gate::Public),
+    ("POST", "/api/v1/auth/login", Gate::Public),
+    ("POST", "/api/v1/auth/refresh", Gate::Public),
+    ("POST", "/api/v1/auth/logout", Gate::User),
+    ("POST", "/api/v1/auth/logout-all", Gate::User),
+    ("GET", "/api/v1/auth/sessions", Gate::User),
+    ("PATCH", "/api/v1/auth/sessions/{id}", Gate::User),
+    ("POST", "/api/v1/auth/sessions/{id}/revoke", Gate::User),
+    ("POST", "/api/v1/auth/sessions/revoke-others", Gate::User),
+    ("POST", "/api/v1/auth/verify-email", Gate::Public),
+    ("POST", "/api/v1/auth/verify-email/resend", Gate::Public),
+    ("POST", "/api/v1/auth/password-reset", Gate::Public),
+    ("POST", "/api/v1/auth/password-reset/confirm", Gate::Public),
+    ("POST", "/api/v1/auth/2fa/setup", Gate::User),
+    ("POST", "/api/v1/auth/2fa/enable", Gate::User),
+    ("POST", "/api/v1/auth/2fa/disable", Gate::User),
+    ("GET", "/api/v1/users/me", Gate::User),
+    ("PATCH", "/api/v1/users/me", Gate::User),
+    ("DELETE", "/api/v1/users/me", Gate::User),
+    ("POST", "/api/v1/users/me/password", Gate::User),
+    ("GET", "/api/v1/admin/users", Gate::Admin),
+    ("PATCH", "/api/v1/admin/users/{id}", Gate::Admin),
+    ("GET", "/api/v1/admin/audit-logs", Gate::Admin),
+    ("GET", "/api/v1/projects", Gate::User),
+    ("POST", "/api/v1/projects", Gate::User),
+    ("GET", "/api/v1/projects/{id}", Gate::User),
+    ("PATCH", "/api/v1/projects/{id}", Gate::User),
+    ("DELETE", "/api/v1/projects/{id}", Gate::User),
+    ("GET", "/api/v1/support/tickets", Gate::User),
+    ("POST", "/api/v1/support/tickets", Gate::Public),
+    ("GET", "/api/v1/support/tickets/{id}", Gate::User),
+    ("PATCH", "/api/v1/support/tickets/{id}", Gate::User),
+    ("GET", "/api/v1/community/posts", Gate::Public),
+    ("POST", "/api/v1/community/posts", Gate::User),
+    ("GET", "/api/v1/community/posts/{id}", Gate::Public),
+    ("PATCH", "/api/v1/community/posts/{id}", Gate::User),
+    ("DELETE", "/api/v1/community/posts/{id}", Gate::User),
+    ("POST", "/api/v1/status/events", Gate::Admin),
+    ("GET", "/api/v1/status/events", Gate::Public),
+    ("GET", "/api/v1/status", Gate::Public),
+    ("GET", "/api/v1/status/services/{service_id}", Gate::Public),
+];
+
+fn routes_of_the_router() -> BTreeSet<(String, String)> {
+    let doc = serde_json::to_value(neoforge::openapi::document()).unwrap();
+    let mut out = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_route_has_a_row_and_its_gate_holds() {
+    let in_matrix: BTreeSet<(String, String)> = MATRIX.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let routes = routes_of_the_router();
+    let missing: Vec<_> = routes.difference(&in_matrix).collect();
+    let stale: Vec<_> = in_matrix.difference(&routes).collect();
+    assert!(missing.is_empty(), "routes without an access decision: {missing:?}");
+    assert!(stale.is_empty(), "rows for routes that no longer exist: {stale:?}");
+
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    for (method, template, gate) in MATRIX {
+        let path = template
+            .replace("{id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{service_id}", "api");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        // A fresh session for every route: earlier rows (logout, logout-all) end sessions.
+        let user = crate::support::TestUser::from_token_response(
+            &user.email,
+            &user.password,
+            json(app.login(&user.email, &user.password).await).await,
+        );
+        let with_body = |req: reqwest::RequestBuilder| {
+            if method == Method::GET {
+                req
+            } else {
+                req.json(&json!({}))
+            }
+        };
+        let anon = with_body(app.request(method.clone(), &path)).send().await.unwrap();
+        let status = anon.status().as_u16();
+        match gate {
+            Gate::Public => {
+                // A public route may refuse bad input (even 401 `invalid_refresh_token`), never the caller.
+                let code = anon
+                    .json::<serde_json::Value>()
+                    .await
+                    .map(|b| b["code"].clone())
+                    .unwrap_or_default();
+                assert!(
+                    code != "not_authenticated" && code != "forbidden" && status < 500,
+                    "{method} {path}: anonymous got {status} {code}"
+                );
+            }
+            Gate::User | Gate::Admin => {
+                assert_eq!(status, 401, "{method} {path}: anonymous");
+                assert_eq!(json(anon).await["code"], "not_authenticated");
+            }
+        }
+        if *gate == Gate::Admin {
+            let res = with_body(app.authed(method.clone(), &path, &user))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 403, "{method} {path}: a non-admin");
+            assert_eq!(json(res).await["code"], "forbidden");
+        }
+        if *gate == Gate::User {
+            let res = with_body(app.authed(method.clone(), &path, &user))
+                .send()
+                .await
+                .unwrap();
+            let s = res.status().as_u16();
+            let code = res
+                .json::<serde_json::Value>()
+                .await
+                .map(|b| b["code"].clone())
+                .unwrap_or_default();
+            assert!(
+                code != "not_authenticated" && code != "invalid_token" && s < 500,
+                "{method} {path}: a signed-in user got {s} {code}"
+            );
+        }
+    }
+}
