@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -22,7 +22,7 @@ use crate::{
     error::{ApiError, ApiResult, Problem},
     http::{
         auth::AuthUser,
-        conditional::{check_if_match, etag_for, json_with_etag},
+        conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write, WriteNoBody},
         list::{self, CREATED_AT, CursorPage, Sort, SortField, SortKind, UPDATED_AT},
@@ -120,13 +120,10 @@ pub async fn create_post(
             Entry::new("post.create", Some(auth.user.id)).resource("post", row.id),
         )
         .await?;
-        let mut res = json_with_etag(&HeaderMap::new(), StatusCode::CREATED, &PostOut::from(&row));
-        let location = format!("/api/v1/community/posts/{}", row.id);
-        res.headers_mut().insert(
-            header::LOCATION,
-            HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-        );
-        Ok(res)
+        Ok(created(
+            &PostOut::from(&row),
+            &format!("/api/v1/community/posts/{}", row.id),
+        ))
     })
     .await
 }
@@ -198,11 +195,7 @@ pub async fn update_post(
                 .meta(json!({"fields": fields})),
         )
         .await?;
-        Ok(json_with_etag(
-            &HeaderMap::new(),
-            StatusCode::OK,
-            &PostOut::from(&updated),
-        ))
+        Ok(written(&PostOut::from(&updated)))
     })
     .await
 }

@@ -77,6 +77,20 @@ pub fn json_with_etag<T: Serialize>(request: &HeaderMap, status: StatusCode, val
     res
 }
 
+/// A write's answer: the resource as JSON with its new ETag.
+pub fn written<T: Serialize>(value: &T) -> Response {
+    json_with_etag(&HeaderMap::new(), StatusCode::OK, value)
+}
+
+/// A create's answer: 201 with the resource, its ETag and `Location`.
+pub fn created<T: Serialize>(value: &T, location: &str) -> Response {
+    let mut res = json_with_etag(&HeaderMap::new(), StatusCode::CREATED, value);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
 pub fn not_modified(etag: &str) -> Response {
     let mut res = StatusCode::NOT_MODIFIED.into_response();
     if let Ok(v) = HeaderValue::from_str(etag) {

@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -22,7 +22,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
         auth::AuthUser,
-        conditional::{check_if_match, etag_for, json_with_etag},
+        conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write, WriteNoBody},
         list::{self, CREATED_AT, CursorPage, Sort, SortField, SortKind, UPDATED_AT},
@@ -137,13 +137,10 @@ pub async fn create_project(
             Entry::new("project.create", Some(auth.user.id)).resource("project", row.id),
         )
         .await?;
-        let mut res = json_with_etag(&HeaderMap::new(), StatusCode::CREATED, &ProjectOut::from(&row));
-        let location = format!("/api/v1/projects/{}", row.id);
-        res.headers_mut().insert(
-            header::LOCATION,
-            HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-        );
-        Ok(res)
+        Ok(created(
+            &ProjectOut::from(&row),
+            &format!("/api/v1/projects/{}", row.id),
+        ))
     })
     .await
 }
@@ -221,11 +218,7 @@ pub async fn update_project(
                 .meta(json!({"fields": fields})),
         )
         .await?;
-        Ok(json_with_etag(
-            &HeaderMap::new(),
-            StatusCode::OK,
-            &ProjectOut::from(&updated),
-        ))
+        Ok(written(&ProjectOut::from(&updated)))
     })
     .await
 }

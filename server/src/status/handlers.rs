@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::Response,
 };
 use serde_json::json;
@@ -21,7 +21,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
         auth::AdminUser,
-        conditional::json_with_etag,
+        conditional::{created, json_with_etag},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write},
         list::{self, CREATED_AT, CursorPage, Sort, SortField},
@@ -83,13 +83,10 @@ pub async fn create_event(
                 .meta(json!({"service_id": row.service_id, "status": row.status})),
         )
         .await?;
-        let mut res = json_with_etag(&HeaderMap::new(), StatusCode::CREATED, &StatusEventOut::from(&row));
-        let location = format!("/api/v1/status/services/{}", row.service_id);
-        res.headers_mut().insert(
-            header::LOCATION,
-            HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-        );
-        Ok(res)
+        Ok(created(
+            &StatusEventOut::from(&row),
+            &format!("/api/v1/status/services/{}", row.service_id),
+        ))
     })
     .await
 }

@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::Response,
 };
 use serde_json::json;
@@ -22,7 +22,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
         auth::AuthUser,
-        conditional::{check_if_match, etag_for, json_with_etag},
+        conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write},
         list::{self, CREATED_AT, CursorPage, Sort, SortField, UPDATED_AT},
@@ -154,13 +154,10 @@ pub async fn create_ticket(
         };
         let row = store::insert(tx, &new, now()).await?;
         audit::record(tx, Entry::new("ticket.create", user_id).resource("ticket", row.id)).await?;
-        let mut res = json_with_etag(&HeaderMap::new(), StatusCode::CREATED, &TicketOut::from(&row));
-        let location = format!("/api/v1/support/tickets/{}", row.id);
-        res.headers_mut().insert(
-            header::LOCATION,
-            HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-        );
-        Ok(res)
+        Ok(created(
+            &TicketOut::from(&row),
+            &format!("/api/v1/support/tickets/{}", row.id),
+        ))
     })
     .await
 }
@@ -258,11 +255,7 @@ pub async fn update_ticket(
                 .meta(json!({"fields": fields, "status": new_status})),
         )
         .await?;
-        Ok(json_with_etag(
-            &HeaderMap::new(),
-            StatusCode::OK,
-            &TicketOut::from(&updated),
-        ))
+        Ok(written(&TicketOut::from(&updated)))
     })
     .await
 }
