@@ -1,7 +1,7 @@
 //! The router and the middleware stack, in order, in one place.
 //!
 //! Outermost first: request id + trace id → security headers → catch panic → problem normaliser →
-//! cache headers → CORS → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
+//! cache headers → CORS → metrics → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
 //! step earlier than DESIGN.md's list) so that a panic's 500 carries them too: every response, including
 //! ones made by an inner layer (413, 504, 500), passes back through the header layers.
 
@@ -29,7 +29,7 @@ use crate::{
     assets,
     error::ApiError,
     http::{cache::cache_headers, normalize::problem_normalizer},
-    middleware::{request_id::request_context, security_headers::security_headers},
+    middleware::{http_metrics::http_metrics, request_id::request_context, security_headers::security_headers},
     openapi::ApiDoc,
     state::AppState,
     system,
@@ -79,6 +79,7 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             settings.request_timeout,
         ))
+        .layer(from_fn(http_metrics))
         .layer(cors(&settings.cors_origins))
         .layer(from_fn_with_state(state.clone(), cache_headers))
         .layer(from_fn(problem_normalizer))

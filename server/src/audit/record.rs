@@ -79,8 +79,11 @@ pub fn redact(value: Value) -> Value {
     }
 }
 
-/// Writes `entry` inside `tx`.
+/// Writes `entry` inside `tx`; account events are also counted in `auth_events_total{event}`.
 pub async fn record(tx: &mut Tx, entry: Entry) -> Result<(), sqlx::Error> {
+    if let Some(event) = entry.action.strip_prefix("auth.") {
+        metrics::counter!("auth_events_total", "event" => event).increment(1);
+    }
     let ctx = context::current();
     let ip = ctx.as_ref().map(|c| truncated_network(c.client_ip));
     let request_id = ctx.as_ref().map(|c| c.request_id.to_string());

@@ -192,8 +192,9 @@ impl Tx {
 /// ```
 #[macro_export]
 macro_rules! with_db {
-    ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
+        let result = match $db {
             $crate::db::Db::Sqlite { read, .. } => {
                 let $conn = read;
                 $body
@@ -202,16 +203,19 @@ macro_rules! with_db {
                 let $conn = pg;
                 $body
             }
-        }
-    };
+        };
+        $crate::db::observe("read", started);
+        result
+    }};
 }
 
 /// Runs `$body` with `$conn` bound to the connection of a [`Tx`] (a `&mut Connection` executor).
 /// Both arms must produce the same type: map `execute` results with `.map(|r| r.rows_affected())`.
 #[macro_export]
 macro_rules! with_tx {
-    ($tx:expr, |$conn:ident| $body:expr) => {
-        match $tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
+        let result = match $tx {
             $crate::db::Tx::Sqlite(tx) => {
                 let $conn = &mut **tx;
                 $body
@@ -220,8 +224,37 @@ macro_rules! with_tx {
                 let $conn = &mut **tx;
                 $body
             }
-        }
-    };
+        };
+        $crate::db::observe("write", started);
+        result
+    }};
+}
+
+/// Records one statement's latency in `db_query_duration_seconds{operation}` (`read` or `write`).
+pub fn observe(operation: &'static str, started: std::time::Instant) {
+    metrics::histogram!("db_query_duration_seconds", "operation" => operation).record(started.elapsed().as_secs_f64());
+}
+
+/// Describes the database metric families.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        "db_query_duration_seconds",
+        metrics::Unit::Seconds,
+        "Database statement latency by operation (read pool or write transaction)"
+    );
+    metrics::describe_gauge!(
+        "db_pool_connections",
+        "Database pool connections by state (in_use, idle)"
+    );
+}
+
+impl Db {
+    /// Sets `db_pool_connections{state}` from the pools.
+    pub fn record_pool_gauges(&self) {
+        let (in_use, idle) = self.pool_stats();
+        metrics::gauge!("db_pool_connections", "state" => "in_use").set(in_use as f64);
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+    }
 }
 
 /// The current time truncated to microseconds: PostgreSQL keeps µs, so a value written and read back
