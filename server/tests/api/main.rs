@@ -13,6 +13,7 @@ mod errors;
 mod middleware;
 mod plans;
 mod projects;
+mod reliability;
 mod secrets;
 mod sessions;
 mod status_page;
