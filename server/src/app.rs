@@ -1,7 +1,7 @@
 //! The router and the middleware stack, in order, in one place.
 //!
 //! Outermost first: request id + trace id → security headers → catch panic → problem normaliser →
-//! CORS → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
+//! CORS → timeout → body limit → threat guard → rate limit → compression → router. Security headers sit outside catch-panic (one
 //! step earlier than DESIGN.md's list) so that a panic's 500 carries them too: every response, including
 //! ones made by an inner layer (413, 504, 500), passes back through the header layers.
 
@@ -29,7 +29,12 @@ use crate::{
     assets,
     error::ApiError,
     http::normalize::problem_normalizer,
-    middleware::{request_id::request_context, security_headers::security_headers},
+    middleware::{
+        rate_limit::rate_limit,
+        request_id::request_context,
+        security_headers::{SecurityHeaders, security_headers},
+        threat_guard::threat_guard,
+    },
     openapi::ApiDoc,
     state::AppState,
     system,
@@ -40,12 +45,19 @@ pub const API_PREFIX: &str = "/api/v1";
 /// Every documented route: the API under `/api/v1` and the probes at the root.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, system::api_router().merge(crate::auth::router()))
+        .nest(
+            API_PREFIX,
+            system::api_router()
+                .merge(crate::auth::router())
+                .merge(crate::security::router()),
+        )
         .merge(system::probe_router())
+        .merge(crate::metrics::router())
 }
 
 /// The complete application for `state`.
 pub fn build(state: AppState) -> Router {
+    crate::metrics::install();
     let (router, openapi) = api_routes().split_for_parts();
     let swagger = SwaggerUi::new("/docs/").url("/api/v1/openapi.json", openapi).config(
         utoipa_swagger_ui::Config::default()
@@ -64,6 +76,8 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
     let settings = &state.settings;
     router
         .layer(CompressionLayer::new().gzip(true))
+        .layer(from_fn_with_state(state.clone(), rate_limit))
+        .layer(from_fn_with_state(state.clone(), threat_guard))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -73,7 +87,7 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
         .layer(cors(&settings.cors_origins))
         .layer(from_fn(problem_normalizer))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(from_fn_with_state(SecurityHeaders::new(settings), security_headers))
         .layer(from_fn_with_state(state.clone(), request_context))
 }
 

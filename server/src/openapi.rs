@@ -22,6 +22,7 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Registration, sign-in, sessions, email flows, two-factor authentication"),
         (name = "users", description = "The signed-in user's account"),
         (name = "admin", description = "Administration"),
+        (name = "security", description = "Content-Security-Policy violation reports"),
     )
 )]
 pub struct ApiDoc;

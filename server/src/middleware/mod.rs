@@ -1,4 +1,6 @@
 //! Middleware of the stack assembled in `app.rs`.
 
+pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
+pub mod threat_guard;

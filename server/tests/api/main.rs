@@ -5,11 +5,15 @@ mod support;
 
 mod auth;
 mod cli;
+mod csp;
 mod email_flows;
 mod errors;
+mod metrics;
 mod middleware;
+mod rate_limit;
 mod secrets;
 mod sessions;
 mod system;
+mod threats;
 mod totp;
 mod users;
