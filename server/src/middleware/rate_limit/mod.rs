@@ -67,7 +67,7 @@ impl RateLimiter {
     }
 }
 
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if !state.settings.rate_limiting || tiers::is_exempt(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
@@ -77,24 +77,21 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         .map(|c| c.client_ip)
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let plan = tiers::classify(&req, &state, ip);
-    let (req, login_key) = if plan.login {
-        match read_login_key(req, ip, state.settings.max_body_bytes).await {
-            Ok(pair) => pair,
-            Err(res) => return res,
-        }
-    } else {
-        (req, None)
-    };
-
     let limiter = &state.limiter;
     let decision = limiter.check(&plan.key, plan.quota).await;
     let mut refused = (!decision.allowed).then_some(decision.retry_after);
-    if refused.is_none()
-        && let Some(key) = login_key
-    {
-        let by_email = limiter.check(&key, plan.quota).await;
-        if !by_email.allowed {
-            refused = Some(by_email.retry_after);
+    // A sign-in the route bucket allows also spends its IP + email bucket (the body is read only then).
+    if refused.is_none() && plan.login {
+        let (rebuilt, login_key) = match read_login_key(req, ip, state.settings.max_body_bytes).await {
+            Ok(pair) => pair,
+            Err(res) => return res,
+        };
+        req = rebuilt;
+        if let Some(key) = login_key {
+            let by_email = limiter.check(&key, plan.quota).await;
+            if !by_email.allowed {
+                refused = Some(by_email.retry_after);
+            }
         }
     }
 

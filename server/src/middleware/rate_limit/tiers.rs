@@ -69,8 +69,12 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
     let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
     let has_authorization = req.headers().contains_key(header::AUTHORIZATION);
 
-    let auth_route = if AUTH_ROUTES.contains(&path) || path.starts_with(TWO_FACTOR_PREFIX) {
-        Some(matched.clone().unwrap_or_else(|| path.to_string()))
+    // Route labels and keys come from fixed strings or the router's templates, never from the raw
+    // path: random paths must not mint metric series.
+    let auth_route = if let Some(route) = AUTH_ROUTES.iter().find(|r| **r == path) {
+        Some(route.to_string())
+    } else if path.starts_with(TWO_FACTOR_PREFIX) {
+        Some(matched.clone().unwrap_or_else(|| "<unmatched>".to_string()))
     } else if path == SUPPORT_TICKETS && req.method() == Method::POST && !has_authorization {
         Some(SUPPORT_TICKETS.to_string())
     } else {

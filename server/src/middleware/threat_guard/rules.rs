@@ -21,15 +21,6 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 6] = [
-        Reason::ScannerUserAgent,
-        Reason::ProbePath,
-        Reason::PathTraversal,
-        Reason::SqlInjection,
-        Reason::Xss,
-        Reason::IpBlocked,
-    ];
-
     pub fn label(self) -> &'static str {
         match self {
             Reason::ScannerUserAgent => "scanner_user_agent",
@@ -42,7 +33,8 @@ impl Reason {
     }
 }
 
-/// Substrings of the user agents of attack tools (lowercase). Not generic clients (curl, python).
+/// Product tokens of attack tools' user agents (lowercase, matched as whole words, so `unmapped` is not
+/// `nmap`). Not generic clients (curl, python-requests).
 const SCANNERS: &[&str] = &[
     "sqlmap",
     "nikto",
@@ -68,9 +60,12 @@ const SCANNERS: &[&str] = &[
     "commix",
     "xsstrike",
     "morfeus",
-    "dirb/",
+    "dirb",
     "ffuf",
 ];
+
+/// Multi-word user-agent markers of attack tools.
+const SCANNER_PHRASES: &[&str] = &["fuzz faster u fool"];
 
 /// Path prefixes only scanners ask for (lowercase, outside `/api`).
 const PROBE_PREFIXES: &[&str] = &[
@@ -184,7 +179,9 @@ static SPACES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").expect("val
 /// A scanner's user agent?
 pub fn scanner(user_agent: &str) -> bool {
     let ua = user_agent.to_ascii_lowercase();
-    SCANNERS.iter().any(|s| ua.contains(s))
+    ua.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| SCANNERS.contains(&word))
+        || SCANNER_PHRASES.iter().any(|p| ua.contains(p))
 }
 
 /// A path that only a vulnerability scanner asks for. Paths under `/api` are the API's own business
@@ -265,7 +262,10 @@ mod tests {
         assert!(!scanner(
             "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
         ));
+        assert!(scanner("DirBuster-1.0-RC1 (http://www.owasp.org)"));
+        assert!(scanner("Fuzz Faster U Fool v2.1.0"));
         assert!(!scanner("curl/8.5.0"));
+        assert!(!scanner("UnmappedClient/1.0 (sqlmapper-free)"));
         assert!(!scanner("python-requests/2.31"));
     }
 
