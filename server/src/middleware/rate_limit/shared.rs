@@ -140,3 +140,30 @@ impl Shared {
         self.degraded.load(Ordering::Acquire)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_outage_is_reported_once_and_probed_sparingly() {
+        let shared = Shared::new(Redis::new("redis://127.0.0.1:1").unwrap(), "t:");
+        assert!(shared.should_try());
+        shared.failed("connection refused");
+        shared.failed("connection refused");
+        assert_eq!(shared.fallbacks(), 1);
+        assert!(shared.is_degraded());
+        // Inside the retry pause every caller stays on memory.
+        assert!(!shared.should_try());
+        // Once it has passed, exactly one caller probes.
+        *shared.retry_at.lock().unwrap() = Some(Instant::now() - Duration::from_millis(1));
+        assert!(shared.should_try());
+        assert!(!shared.should_try());
+        shared.recovered();
+        assert!(!shared.is_degraded());
+        assert!(shared.should_try());
+        // A second outage is a second report.
+        shared.failed("timed out");
+        assert_eq!(shared.fallbacks(), 2);
+    }
+}
