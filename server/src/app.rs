@@ -1,7 +1,7 @@
 //! The router and the middleware stack, in order, in one place.
 //!
 //! Outermost first: request id + trace id → security headers → catch panic → problem normaliser →
-//! cache headers → CORS → metrics → timeout → body limit → compression → router. Security headers sit outside catch-panic (one
+//! cache headers → CORS → metrics → timeout → body limit → threat guard → rate limit → compression → router. Security headers sit outside catch-panic (one
 //! step earlier than DESIGN.md's list) so that a panic's 500 carries them too: every response, including
 //! ones made by an inner layer (413, 504, 500), passes back through the header layers.
 
@@ -29,7 +29,13 @@ use crate::{
     assets,
     error::ApiError,
     http::{cache::cache_headers, normalize::problem_normalizer},
-    middleware::{http_metrics::http_metrics, request_id::request_context, security_headers::security_headers},
+    middleware::{
+        http_metrics::http_metrics,
+        rate_limit::rate_limit,
+        request_id::request_context,
+        security_headers::{SecurityHeaders, security_headers},
+        threat_guard::threat_guard,
+    },
     openapi::ApiDoc,
     state::AppState,
     system,
@@ -48,13 +54,16 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
                 .merge(crate::support::router())
                 .merge(crate::community::router())
                 .merge(crate::status::router())
-                .merge(crate::audit::router()),
+                .merge(crate::audit::router())
+                .merge(crate::security::router()),
         )
         .merge(system::probe_router())
+        .merge(crate::metrics::router())
 }
 
 /// The complete application for `state`.
 pub fn build(state: AppState) -> Router {
+    crate::metrics::install();
     let (router, openapi) = api_routes().split_for_parts();
     let swagger = SwaggerUi::new("/docs/").url("/api/v1/openapi.json", openapi).config(
         utoipa_swagger_ui::Config::default()
@@ -73,6 +82,8 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
     let settings = &state.settings;
     router
         .layer(CompressionLayer::new().gzip(true))
+        .layer(from_fn_with_state(state.clone(), rate_limit))
+        .layer(from_fn_with_state(state.clone(), threat_guard))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -84,7 +95,7 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), cache_headers))
         .layer(from_fn(problem_normalizer))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(from_fn_with_state(SecurityHeaders::new(settings), security_headers))
         .layer(from_fn_with_state(state.clone(), request_context))
 }
 

@@ -75,6 +75,8 @@ pub struct Settings {
     pub rate_limit_auth: u32,
     pub rate_limit_user: u32,
     pub rate_limit_anon: u32,
+    /// Prefix of the limiter's Redis keys (instances sharing limits must share it).
+    pub rate_limit_redis_prefix: String,
     pub threat_detection: bool,
     pub csp_reporting: bool,
     pub csp_report_sample_rate: f64,
@@ -340,6 +342,7 @@ impl Settings {
             rate_limit_auth: src.parsed("RATE_LIMIT_AUTH", 10, "a number")?,
             rate_limit_user: src.parsed("RATE_LIMIT_USER", 300, "a number")?,
             rate_limit_anon: src.parsed("RATE_LIMIT_ANON", 100, "a number")?,
+            rate_limit_redis_prefix: src.string("RATE_LIMIT_REDIS_PREFIX", "neoforge:rl:"),
             threat_detection: src.boolean("THREAT_DETECTION", true)?,
             csp_reporting: src.boolean("CSP_REPORTING", !prod)?,
             csp_report_sample_rate: sample_rate,
@@ -372,6 +375,7 @@ impl Settings {
             otel_service_name: src.string("OTEL_SERVICE_NAME", "neoforge"),
             data_dir,
         };
+        settings.check_limits()?;
         if settings.email_backend == EmailBackend::Smtp && settings.smtp_host.is_none() {
             return Err(err("SMTP_HOST", "required when EMAIL_BACKEND=smtp"));
         }
@@ -379,6 +383,31 @@ impl Settings {
             settings.check_production()?;
         }
         Ok(settings)
+    }
+
+    /// Rate limits and the report-only policy must be usable as they are.
+    fn check_limits(&self) -> Result<(), ConfigError> {
+        for (var, limit) in [
+            ("RATE_LIMIT_AUTH", self.rate_limit_auth),
+            ("RATE_LIMIT_USER", self.rate_limit_user),
+            ("RATE_LIMIT_ANON", self.rate_limit_anon),
+        ] {
+            if limit == 0 {
+                return Err(err(
+                    var,
+                    "must be at least 1 (turn limiting off with RATE_LIMITING=false)",
+                ));
+            }
+        }
+        if self.rate_limit_window < Duration::from_secs(1) {
+            return Err(err("RATE_LIMIT_WINDOW", "must be at least 1s"));
+        }
+        if let Some(policy) = &self.csp_report_only_policy
+            && policy.parse::<axum::http::HeaderValue>().is_err()
+        {
+            return Err(err("CSP_REPORT_ONLY_POLICY", "is not a valid header value"));
+        }
+        Ok(())
     }
 
     /// The rules production adds (`spec/api.md` §8).
@@ -442,6 +471,8 @@ impl Settings {
             ("ENVIRONMENT", "test"),
             ("SECRET_KEY", "test-secret-key-test-secret-key-0123456789"),
             ("EMAIL_BACKEND", "log"),
+            // Tests make many requests from one address; the rate-limit tests turn limiting on.
+            ("RATE_LIMITING", "false"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -519,6 +550,8 @@ mod tests {
             ("CORS_ORIGINS", "not a url"),
             ("LOG_FORMAT", "xml"),
             ("CSP_REPORT_SAMPLE_RATE", "2"),
+            ("RATE_LIMIT_AUTH", "0"),
+            ("RATE_LIMIT_WINDOW", "0s"),
         ] {
             let e = settings(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");

@@ -26,6 +26,7 @@ use crate::error::{FieldError, Problem};
         (name = "support", description = "Support tickets"),
         (name = "community", description = "Community posts: public reading, signed-in writing"),
         (name = "status", description = "The status page"),
+        (name = "security", description = "Content-Security-Policy violation reports"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ use crate::{
     config::Settings,
     db::Db,
     email::Mailer,
+    middleware::{rate_limit::RateLimiter, threat_guard::ThreatGuard},
 };
 
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub struct Inner {
     pub secret_box: SecretBox,
     pub hasher: Hasher,
     pub mailer: Mailer,
+    pub limiter: RateLimiter,
+    pub threats: ThreatGuard,
     pub started: Instant,
     shutting_down: AtomicBool,
 }
@@ -52,6 +55,8 @@ impl AppState {
             secret_box: SecretBox::new(&secret),
             hasher: Hasher::new(),
             mailer,
+            limiter: RateLimiter::new(&settings, redis.clone()),
+            threats: ThreatGuard::default(),
             settings,
             db,
             redis,

@@ -235,19 +235,6 @@ pub fn observe(operation: &'static str, started: std::time::Instant) {
     metrics::histogram!("db_query_duration_seconds", "operation" => operation).record(started.elapsed().as_secs_f64());
 }
 
-/// Describes the database metric families.
-pub fn describe_metrics() {
-    metrics::describe_histogram!(
-        "db_query_duration_seconds",
-        metrics::Unit::Seconds,
-        "Database statement latency by operation (read pool or write transaction)"
-    );
-    metrics::describe_gauge!(
-        "db_pool_connections",
-        "Database pool connections by state (in_use, idle)"
-    );
-}
-
 impl Db {
     /// Sets `db_pool_connections{state}` from the pools.
     pub fn record_pool_gauges(&self) {

@@ -12,21 +12,6 @@ use axum::{
 
 pub const UNMATCHED: &str = "<unmatched>";
 
-/// Describes every family this module records (so each is listed from start-up).
-pub fn describe() {
-    metrics::describe_counter!(
-        "http_requests_total",
-        "HTTP requests by method, route template and status"
-    );
-    metrics::describe_histogram!(
-        "http_request_duration_seconds",
-        metrics::Unit::Seconds,
-        "HTTP request latency by method and route template"
-    );
-    metrics::describe_counter!("http_4xx_responses_total", "HTTP responses with a 4xx status");
-    metrics::describe_counter!("http_5xx_responses_total", "HTTP responses with a 5xx status");
-}
-
 pub async fn http_metrics(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if matches!(path, "/health" | "/ready" | "/metrics") {

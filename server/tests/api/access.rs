@@ -22,6 +22,8 @@ enum Gate {
 const MATRIX: &[(&str, &str, Gate)] = &[
     ("GET", "/health", Gate::Public),
     ("GET", "/ready", Gate::Public),
+    ("GET", "/metrics", Gate::Public),
+    ("POST", "/api/v1/security/csp-report", Gate::Public),
     ("GET", "/api/v1/config", Gate::Public),
     ("POST", "/api/v1/auth/register", Gate::Public),
     ("POST", "/api/v1/auth/token", Gate::Public),

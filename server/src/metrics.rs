@@ -1,0 +1,164 @@
+//! Prometheus metrics: the process-wide recorder (installed once, however many apps a process starts)
+//! and `GET /metrics`, guarded by `METRICS_TOKEN` when it is set.
+
+use std::sync::OnceLock;
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{error::ApiError, state::AppState};
+
+/// Every family this server exports: (name, type, help). Each one is present (HELP/TYPE) from start-up,
+/// even before its first sample. Add a row when adding a metric.
+pub const FAMILIES: &[(&str, &str, &str)] = &[
+    (
+        "rate_limit_violations_total",
+        "counter",
+        "Requests refused with 429 by the rate limiter, by tier and matched route.",
+    ),
+    (
+        "security_threat_blocks_total",
+        "counter",
+        "Requests refused with 403 by the threat guard, by reason.",
+    ),
+    (
+        "csp_reports_total",
+        "counter",
+        "Content-Security-Policy violation reports received, by directive (`invalid` for unreadable bodies).",
+    ),
+    (
+        "http_requests_total",
+        "counter",
+        "HTTP requests by method, matched route template and status.",
+    ),
+    (
+        "http_request_duration_seconds",
+        "histogram",
+        "HTTP request latency in seconds by method and route template.",
+    ),
+    (
+        "http_4xx_responses_total",
+        "counter",
+        "HTTP responses with a 4xx status by method and route template.",
+    ),
+    (
+        "http_5xx_responses_total",
+        "counter",
+        "HTTP responses with a 5xx status by method and route template.",
+    ),
+    (
+        "db_query_duration_seconds",
+        "histogram",
+        "Database statement latency in seconds by operation (read, write).",
+    ),
+    (
+        "db_pool_connections",
+        "gauge",
+        "Database pool connections by state (in_use, idle).",
+    ),
+    (
+        "idempotency_replays_total",
+        "counter",
+        "Writes answered from a stored Idempotency-Key result.",
+    ),
+    (
+        "auth_events_total",
+        "counter",
+        "Account events (login, login_failed, refresh, refresh_reuse_detected, ...) by event.",
+    ),
+];
+
+/// Histogram buckets in seconds: fine below 10 ms (the read targets), coarse up to the request timeout.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global recorder on first call and returns its handle. If another recorder was installed
+/// first (a host embedding the library), a private one is used so `/metrics` still answers.
+pub fn install() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = || {
+            PrometheusBuilder::new()
+                .set_buckets(BUCKETS)
+                .expect("buckets are not empty")
+        };
+        let handle = builder().install_recorder().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "a metrics recorder is already installed; /metrics shows only its own");
+            builder().build_recorder().handle()
+        });
+        for (name, kind, help) in FAMILIES {
+            match *kind {
+                "counter" => metrics::describe_counter!(*name, *help),
+                "gauge" => metrics::describe_gauge!(*name, *help),
+                _ => metrics::describe_histogram!(*name, *help),
+            }
+        }
+        handle
+    })
+}
+
+/// The exposition text: what the recorder holds, plus HELP/TYPE for families with no sample yet.
+pub fn render() -> String {
+    let mut text = install().render();
+    for (name, kind, help) in FAMILIES {
+        if !text.contains(&format!("# TYPE {name} ")) {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n\n"));
+        }
+    }
+    text
+}
+
+/// Prometheus metrics (text exposition format). With `METRICS_TOKEN` set, it is required as a bearer token.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, description = "`METRICS_TOKEN` is set and the bearer token is missing or wrong",
+            content_type = "application/problem+json", body = crate::error::Problem)))]
+pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.settings.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        match given {
+            None => {
+                return ApiError::unauthorized("not_authenticated", "This endpoint needs the metrics bearer token.")
+                    .into_response();
+            }
+            // Digests compared, so the comparison time says nothing about the token.
+            Some(token) if Sha256::digest(token) != Sha256::digest(expected.expose_secret()) => {
+                return ApiError::unauthorized("invalid_token", "The metrics token is wrong.").into_response();
+            }
+            Some(_) => {}
+        }
+    }
+    state.db.record_pool_gauges();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        render(),
+    )
+        .into_response()
+}
+
+/// `/metrics`, at the root beside the other probes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics_endpoint))
+}
