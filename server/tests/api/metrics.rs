@@ -60,3 +60,64 @@ async fn a_metrics_token_is_required_when_set() {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("# TYPE csp_reports_total counter"));
 }
+
+#[tokio::test]
+async fn every_family_of_the_spec_is_listed_from_start_up() {
+    let app = TestApp::spawn().await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for (family, kind) in [
+        ("http_requests_total", "counter"),
+        ("http_request_duration_seconds", "histogram"),
+        ("http_4xx_responses_total", "counter"),
+        ("http_5xx_responses_total", "counter"),
+        ("db_query_duration_seconds", "histogram"),
+        ("db_pool_connections", "gauge"),
+        ("rate_limit_violations_total", "counter"),
+        ("security_threat_blocks_total", "counter"),
+        ("idempotency_replays_total", "counter"),
+        ("csp_reports_total", "counter"),
+        ("auth_events_total", "counter"),
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} {kind}")),
+            "{family} {kind}:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_route_template_and_probes_are_not() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let route = "/api/v1/projects/{id}";
+    let labels = [("method", "GET"), ("route", route), ("status", "404")];
+    let before_text = app.get("/metrics").await.text().await.unwrap();
+    let before = metric_in(&before_text, "http_requests_total", &labels);
+    let before_4xx = metric_in(&before_text, "http_4xx_responses_total", &[("route", route)]);
+    let before_unmatched = metric_in(&before_text, "http_requests_total", &[("route", "<unmatched>")]);
+    let before_health = metric_in(&before_text, "http_requests_total", &[("route", "/health")]);
+    for _ in 0..3 {
+        let path = format!("/api/v1/projects/{}", uuid::Uuid::now_v7());
+        let res = app.authed(reqwest::Method::GET, &path, &user).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+    }
+    app.get("/api/v1/no/such/route/at/all").await;
+    app.get("/health").await;
+    app.get("/ready").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(metric_in(&text, "http_requests_total", &labels) >= before + 3.0);
+    assert!(metric_in(&text, "http_4xx_responses_total", &[("route", route)]) >= before_4xx + 3.0);
+    assert!(metric_in(&text, "http_requests_total", &[("route", "<unmatched>")]) > before_unmatched);
+    assert_eq!(
+        metric_in(&text, "http_requests_total", &[("route", "/health")]),
+        before_health
+    );
+    assert_eq!(before_health, 0.0, "probes are never counted");
+    assert!(
+        metric_in(&text, "http_request_duration_seconds_bucket", &[("route", route)]) > 0.0,
+        "a histogram"
+    );
+    assert!(metric_in(&text, "auth_events_total", &[("event", "register")]) >= 1.0);
+    assert!(text.contains("db_pool_connections{state=\"idle\"}"));
+    assert!(!text.contains(&user.access), "no token in labels");
+}
