@@ -101,6 +101,18 @@ pub struct Settings {
     pub smtp_tls: bool,
     pub metrics_token: Option<SecretString>,
     pub job_max_attempts: u32,
+    /// Run the job workers and periodic tasks inside `neoforge serve` (`neoforge worker` always runs them).
+    pub job_workers: bool,
+    /// Jobs one worker pool runs at once.
+    pub job_concurrency: u32,
+    /// How often an idle pool looks for jobs enqueued by other processes (its own wake it at once).
+    pub job_poll_interval: Duration,
+    /// How long a claimed job stays invisible to other workers; a worker that vanished loses it after this.
+    pub job_visibility_timeout: Duration,
+    /// The first retry delay; each further attempt doubles it (capped at one hour), with jitter.
+    pub job_backoff_base: Duration,
+    /// Per-task intervals of the periodic maintenance (each defaults to `CLEANUP_INTERVAL`).
+    pub cleanup_intervals: CleanupIntervals,
     pub audit_retention_days: u32,
     pub otel_endpoint: Option<String>,
     pub otel_service_name: String,
@@ -146,6 +158,28 @@ fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         reason: reason.into(),
+    }
+}
+
+/// How often each periodic maintenance task runs (`CLEANUP_INTERVAL_<TASK>`, else `CLEANUP_INTERVAL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanupIntervals {
+    pub idempotency: Duration,
+    pub sessions: Duration,
+    pub tokens: Duration,
+    pub audit: Duration,
+    pub jobs: Duration,
+}
+
+impl CleanupIntervals {
+    fn from_source(src: &Source<'_>, default: Duration) -> Result<Self, ConfigError> {
+        Ok(Self {
+            idempotency: src.duration("CLEANUP_INTERVAL_IDEMPOTENCY", default)?,
+            sessions: src.duration("CLEANUP_INTERVAL_SESSIONS", default)?,
+            tokens: src.duration("CLEANUP_INTERVAL_TOKENS", default)?,
+            audit: src.duration("CLEANUP_INTERVAL_AUDIT", default)?,
+            jobs: src.duration("CLEANUP_INTERVAL_JOBS", default)?,
+        })
     }
 }
 
@@ -319,6 +353,7 @@ impl Settings {
             return Err(err("MAX_BODY_BYTES", "must be greater than 0"));
         }
 
+        let cleanup_interval = src.duration("CLEANUP_INTERVAL", Duration::from_secs(3600))?;
         let settings = Settings {
             environment,
             host: src.parsed("HOST", IpAddr::from([127, 0, 0, 1]), "an IP address")?,
@@ -336,7 +371,7 @@ impl Settings {
             refresh_token_ttl: src.duration("REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?,
             refresh_reuse_grace: src.duration("REFRESH_REUSE_GRACE", Duration::ZERO)?,
             idempotency_ttl: src.duration("IDEMPOTENCY_TTL", Duration::from_secs(86_400))?,
-            cleanup_interval: src.duration("CLEANUP_INTERVAL", Duration::from_secs(3600))?,
+            cleanup_interval,
             rate_limiting: src.boolean("RATE_LIMITING", true)?,
             rate_limit_window: src.duration("RATE_LIMIT_WINDOW", Duration::from_secs(60))?,
             rate_limit_auth: src.parsed("RATE_LIMIT_AUTH", 10, "a number")?,
@@ -370,6 +405,12 @@ impl Settings {
             smtp_tls: src.boolean("SMTP_TLS", true)?,
             metrics_token: src.raw("METRICS_TOKEN").map(SecretString::from),
             job_max_attempts: src.parsed("JOB_MAX_ATTEMPTS", 8, "a number")?,
+            job_workers: src.boolean("JOB_WORKERS", true)?,
+            job_concurrency: src.parsed("JOB_CONCURRENCY", 4, "a number")?,
+            job_poll_interval: src.duration("JOB_POLL_INTERVAL", Duration::from_secs(1))?,
+            job_visibility_timeout: src.duration("JOB_VISIBILITY_TIMEOUT", Duration::from_secs(60))?,
+            job_backoff_base: src.duration("JOB_BACKOFF_BASE", Duration::from_secs(30))?,
+            cleanup_intervals: CleanupIntervals::from_source(&src, cleanup_interval)?,
             audit_retention_days: src.parsed("AUDIT_RETENTION_DAYS", 365, "a number of days")?,
             otel_endpoint: src.raw("OTEL_EXPORTER_OTLP_ENDPOINT"),
             otel_service_name: src.string("OTEL_SERVICE_NAME", "neoforge"),
@@ -401,6 +442,30 @@ impl Settings {
         }
         if self.rate_limit_window < Duration::from_secs(1) {
             return Err(err("RATE_LIMIT_WINDOW", "must be at least 1s"));
+        }
+        if self.job_max_attempts == 0 {
+            return Err(err("JOB_MAX_ATTEMPTS", "must be at least 1"));
+        }
+        if self.job_concurrency == 0 {
+            return Err(err("JOB_CONCURRENCY", "must be at least 1"));
+        }
+        let c = &self.cleanup_intervals;
+        for (var, value) in [
+            ("CLEANUP_INTERVAL", self.cleanup_interval),
+            ("CLEANUP_INTERVAL_IDEMPOTENCY", c.idempotency),
+            ("CLEANUP_INTERVAL_SESSIONS", c.sessions),
+            ("CLEANUP_INTERVAL_TOKENS", c.tokens),
+            ("CLEANUP_INTERVAL_AUDIT", c.audit),
+            ("CLEANUP_INTERVAL_JOBS", c.jobs),
+            ("JOB_POLL_INTERVAL", self.job_poll_interval),
+            ("JOB_BACKOFF_BASE", self.job_backoff_base),
+        ] {
+            if value.is_zero() {
+                return Err(err(var, "must be longer than 0s"));
+            }
+        }
+        if self.job_visibility_timeout < Duration::from_secs(1) {
+            return Err(err("JOB_VISIBILITY_TIMEOUT", "must be at least 1s"));
         }
         if let Some(policy) = &self.csp_report_only_policy
             && policy.parse::<axum::http::HeaderValue>().is_err()

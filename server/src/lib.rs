@@ -13,6 +13,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

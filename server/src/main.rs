@@ -1,4 +1,4 @@
-//! The `neoforge` command line: serve (default), migrate, check-config, openapi.
+//! The `neoforge` command line: serve (default), worker, migrate, check-config, openapi, create-admin.
 
 use std::{net::SocketAddr, process::ExitCode};
 
@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Apply migrations and serve HTTP (the default).
     Serve,
+    /// Run the job workers and periodic tasks without serving HTTP (scale them apart from the API).
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Validate the configuration and print a summary (without secrets).
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
+            Command::Worker => worker(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::CheckConfig => {
                 println!("configuration is valid: {settings:?}");
@@ -94,6 +97,22 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, environment = state.settings.environment.as_str(), "NeoForge is serving on http://{addr}");
     server::serve(state, listener, server::shutdown_signal()).await
+}
+
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let state = server::build_state(settings).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = neoforge::jobs::start(&state, neoforge::jobs::Registry::standard(), stopped);
+    tracing::info!("NeoForge worker is running (jobs and periodic tasks; no HTTP)");
+    server::shutdown_signal().await;
+    tracing::info!("shutdown started; no new jobs are claimed");
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    state.db.close().await;
+    tracing::info!("shutdown complete");
+    Ok(())
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {

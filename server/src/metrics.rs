@@ -69,6 +69,31 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
         "Writes answered from a stored Idempotency-Key result.",
     ),
     (
+        "job_queue_depth",
+        "gauge",
+        "Background jobs queued or running, by queue (read from the database at each scrape).",
+    ),
+    (
+        "jobs_failed_total",
+        "counter",
+        "Failed job attempts by queue (each retry and each final failure counts).",
+    ),
+    (
+        "jobs_dead_total",
+        "counter",
+        "Jobs that failed for good (JOB_MAX_ATTEMPTS used up, or a permanent error), by queue.",
+    ),
+    (
+        "jobs_completed_total",
+        "counter",
+        "Jobs that finished successfully, by queue.",
+    ),
+    (
+        "periodic_task_runs_total",
+        "counter",
+        "Periodic maintenance runs by task and outcome (ok, error, busy: running on another instance).",
+    ),
+    (
         "auth_events_total",
         "counter",
         "Account events (login, login_failed, refresh, refresh_reuse_detected, ...) by event.",
@@ -145,6 +170,7 @@ pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap)
         }
     }
     state.db.record_pool_gauges();
+    crate::jobs::record_depth_gauge(&state).await;
     (
         [
             (

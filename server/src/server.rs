@@ -30,12 +30,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = crate::app::build(state.clone());
+    // Jobs stop being claimed as soon as shutdown begins; running ones finish or are handed back.
+    let (jobs_stop, jobs_stopped) = tokio::sync::watch::channel(false);
+    let background = match state.settings.job_workers {
+        true => crate::jobs::start(&state, crate::jobs::Registry::standard(), jobs_stopped),
+        false => Vec::new(),
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let signal_state = state.clone();
     tokio::spawn(async move {
         shutdown.await;
         signal_state.begin_shutdown();
         tracing::info!("shutdown started; readiness is now 503");
+        let _ = jobs_stop.send(true);
         tokio::time::sleep(signal_state.settings.shutdown_delay).await;
         let _ = stop_tx.send(true);
     });
@@ -55,6 +62,9 @@ pub async fn serve(
             let _ = stopped.wait_for(|v| *v).await;
             tokio::time::sleep(drain).await;
         } => tracing::warn!(timeout = ?drain, "in-flight requests did not finish in time; stopping anyway"),
+    }
+    for task in background {
+        let _ = task.await;
     }
     state.db.close().await;
     tracing::info!("shutdown complete");

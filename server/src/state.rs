@@ -31,6 +31,8 @@ pub struct Inner {
     /// Signs list cursors.
     pub cursor_key: [u8; 32],
     pub secret_box: SecretBox,
+    /// Seals job payloads (emails carry verification and reset links).
+    pub job_box: SecretBox,
     pub hasher: Hasher,
     pub mailer: Mailer,
     pub limiter: RateLimiter,
@@ -53,6 +55,7 @@ impl AppState {
             tokens: TokenKeys::new(&secret, settings.access_token_ttl),
             cursor_key: crate::crypto::derive_key(&secret, "list-cursor"),
             secret_box: SecretBox::new(&secret),
+            job_box: SecretBox::for_purpose(&secret, "job-payload-encryption"),
             hasher: Hasher::new(),
             mailer,
             limiter: RateLimiter::new(&settings, redis.clone()),

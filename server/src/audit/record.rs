@@ -109,6 +109,18 @@ pub async fn record(tx: &mut Tx, entry: Entry) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Deletes up to `limit` entries written before `before` (the `AUDIT_RETENTION_DAYS` clean-up).
+pub async fn prune(tx: &mut Tx, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<u64, sqlx::Error> {
+    crate::with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < $1 LIMIT $2)"
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -110,16 +110,13 @@ pub async fn register(
         .await
         .map_err(service::email_taken)?;
     let (session, refresh) = service::create_session(&state, &mut tx, &user, &origin, &device_name, now).await?;
-    let mail = service::verification_email(&state, &mut tx, &user, &user.email, false, now).await?;
+    service::verification_email(&state, &mut tx, &user, &user.email, false, now).await?;
     audit::record(
         &mut tx,
         Entry::new("auth.register", Some(user.id)).resource("user", user.id),
     )
     .await?;
     tx.commit().await?;
-    if let Some(mail) = mail {
-        state.mailer.send_logged(&mail).await;
-    }
     Ok(service::token_response(
         &state,
         StatusCode::CREATED,
@@ -197,11 +194,11 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
         Entry::new("auth.login", Some(user.id)).resource("session", session.id),
     )
     .await?;
-    tx.commit().await?;
     if !known_device {
         let mail = crate::email::templates::new_device_login(&user.email, &user.full_name, &device_name, &origin.ip);
-        state.mailer.send_logged(&mail).await;
+        crate::jobs::email::enqueue(&state, &mut tx, &mail).await?;
     }
+    tx.commit().await?;
     Ok(service::token_response(
         &state,
         StatusCode::OK,
@@ -600,11 +597,8 @@ pub async fn resend_verification(
         && user.is_active
     {
         let mut tx = state.db.begin().await?;
-        let mail = service::verification_email(&state, &mut tx, &user, &user.email, true, now()).await?;
+        service::verification_email(&state, &mut tx, &user, &user.email, true, now()).await?;
         tx.commit().await?;
-        if let Some(mail) = mail {
-            state.mailer.send_logged(&mail).await;
-        }
     }
     Ok(accepted())
 }
@@ -622,8 +616,7 @@ pub async fn password_reset(
         && user.is_active
     {
         let mut tx = state.db.begin().await?;
-        let mail = service::reset_email(&state, &mut tx, &user, now()).await?;
-        if mail.is_some() {
+        if service::reset_email(&state, &mut tx, &user, now()).await? {
             audit::record(
                 &mut tx,
                 Entry::new("auth.password_reset", None)
@@ -633,9 +626,6 @@ pub async fn password_reset(
             .await?;
         }
         tx.commit().await?;
-        if let Some(mail) = mail {
-            state.mailer.send_logged(&mail).await;
-        }
     }
     Ok(accepted())
 }
@@ -678,11 +668,9 @@ pub async fn password_reset_confirm(
             .meta(json!({"step": "completed", "revoked_count": revoked})),
     )
     .await?;
+    let mail = crate::email::templates::password_changed(&user.email, &user.full_name);
+    crate::jobs::email::enqueue(&state, &mut tx, &mail).await?;
     tx.commit().await?;
-    state
-        .mailer
-        .send_logged(&crate::email::templates::password_changed(&user.email, &user.full_name))
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

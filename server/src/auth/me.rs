@@ -75,11 +75,9 @@ pub async fn update_me(
     let user = store::update_profile(&mut tx, auth.user.id, &full_name, &email, email_changed, now)
         .await
         .map_err(service::email_taken)?;
-    let mail = if email_changed {
-        service::verification_email(&state, &mut tx, &user, &user.email, false, now).await?
-    } else {
-        None
-    };
+    if email_changed {
+        service::verification_email(&state, &mut tx, &user, &user.email, false, now).await?;
+    }
     audit::record(
         &mut tx,
         Entry::new("user.updated", Some(user.id))
@@ -88,9 +86,6 @@ pub async fn update_me(
     )
     .await?;
     tx.commit().await?;
-    if let Some(mail) = mail {
-        state.mailer.send_logged(&mail).await;
-    }
     Ok(respond(&user))
 }
 
@@ -125,14 +120,9 @@ pub async fn change_password(
             .meta(json!({"revoked_count": revoked})),
     )
     .await?;
+    let mail = crate::email::templates::password_changed(&auth.user.email, &auth.user.full_name);
+    crate::jobs::email::enqueue(&state, &mut tx, &mail).await?;
     tx.commit().await?;
-    state
-        .mailer
-        .send_logged(&crate::email::templates::password_changed(
-            &auth.user.email,
-            &auth.user.full_name,
-        ))
-        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

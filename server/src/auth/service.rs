@@ -16,13 +16,7 @@ use super::{
     tokens::new_refresh_token,
     totp,
 };
-use crate::{
-    crypto::sha256_hex,
-    db::Tx,
-    email::{Email, templates},
-    error::ApiError,
-    state::AppState,
-};
+use crate::{crypto::sha256_hex, db::Tx, email::templates, error::ApiError, state::AppState};
 
 pub const REFRESH_COOKIE: &str = "nf_refresh";
 pub const COOKIE_PATH: &str = "/api/v1/auth";
@@ -173,8 +167,9 @@ pub async fn check_second_factor(state: &AppState, tx: &mut Tx, user: &UserRow, 
     Ok(store::use_recovery_code(tx, user.id, &sha256_hex(&normalized), crate::db::now()).await?)
 }
 
-/// Creates a verification token for `email` (inside `tx`) and returns the message to send after commit.
-/// With `throttle`, nothing is created when one was sent in the last five minutes.
+/// Creates a verification token for `email` and queues the message, both inside `tx` (so it is sent
+/// exactly when the change commits); false when throttled: with `throttle`, nothing is created when one
+/// was sent in the last five minutes.
 pub async fn verification_email(
     state: &AppState,
     tx: &mut Tx,
@@ -182,9 +177,9 @@ pub async fn verification_email(
     email: &str,
     throttle: bool,
     now: DateTime<Utc>,
-) -> Result<Option<Email>, ApiError> {
+) -> Result<bool, ApiError> {
     if throttle && recently_sent(tx, user.id, store::VERIFY_EMAIL, now).await? {
-        return Ok(None);
+        return Ok(false);
     }
     let token = crate::crypto::random_token(32);
     store::insert_token(
@@ -198,18 +193,16 @@ pub async fn verification_email(
     )
     .await?;
     let link = format!("{}/verify-email?token={token}", state.settings.public_url);
-    Ok(Some(templates::verify_email(email, &user.full_name, &link)))
+    let mail = templates::verify_email(email, &user.full_name, &link);
+    crate::jobs::email::enqueue(state, tx, &mail).await?;
+    Ok(true)
 }
 
-/// Creates a password-reset token and returns the message, unless one was sent in the last five minutes.
-pub async fn reset_email(
-    state: &AppState,
-    tx: &mut Tx,
-    user: &UserRow,
-    now: DateTime<Utc>,
-) -> Result<Option<Email>, ApiError> {
+/// Creates a password-reset token and queues the message inside `tx`, unless one was sent in the last
+/// five minutes (then false).
+pub async fn reset_email(state: &AppState, tx: &mut Tx, user: &UserRow, now: DateTime<Utc>) -> Result<bool, ApiError> {
     if recently_sent(tx, user.id, store::PASSWORD_RESET, now).await? {
-        return Ok(None);
+        return Ok(false);
     }
     let token = crate::crypto::random_token(32);
     store::insert_token(
@@ -223,7 +216,9 @@ pub async fn reset_email(
     )
     .await?;
     let link = format!("{}/reset-password?token={token}", state.settings.public_url);
-    Ok(Some(templates::password_reset(&user.email, &user.full_name, &link)))
+    let mail = templates::password_reset(&user.email, &user.full_name, &link);
+    crate::jobs::email::enqueue(state, tx, &mail).await?;
+    Ok(true)
 }
 
 async fn recently_sent(tx: &mut Tx, user_id: Uuid, purpose: &str, now: DateTime<Utc>) -> Result<bool, ApiError> {

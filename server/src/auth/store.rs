@@ -549,3 +549,37 @@ pub async fn use_token(tx: &mut Tx, id: Uuid, now: Ts) -> Result<bool, sqlx::Err
     .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+// ---- periodic clean-up ----
+
+/// Deletes up to `limit` sessions revoked, or expired, before `before` (their rotated tokens go with
+/// them). A token of such a session then answers `invalid_refresh_token`, as an unknown one does.
+pub async fn prune_sessions(tx: &mut Tx, before: Ts, limit: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM sessions WHERE id IN (
+             SELECT id FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1 LIMIT $2)"
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// Deletes up to `limit` email tokens that can no longer be used: expired ones, and spent password-reset
+/// tokens created before `used_before` (newer ones still count for the resend throttle). A spent
+/// verification token is kept until it expires: using it again answers `already_verified`.
+pub async fn prune_tokens(tx: &mut Tx, now: Ts, used_before: Ts, limit: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM user_tokens WHERE id IN (
+             SELECT id FROM user_tokens
+             WHERE expires_at < $1 OR (purpose = $2 AND used_at IS NOT NULL AND created_at < $3) LIMIT $4)"
+    )
+    .bind(now)
+    .bind(PASSWORD_RESET)
+    .bind(used_before)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}

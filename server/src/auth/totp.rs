@@ -10,7 +10,8 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 pub const ISSUER: &str = "NeoForge";
 
-/// Encrypts TOTP secrets with a key derived from `SECRET_KEY` (ChaCha20-Poly1305, random nonce).
+/// Encrypts secrets at rest (TOTP secrets, job payloads) with a key derived from `SECRET_KEY`
+/// (ChaCha20-Poly1305, random nonce).
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
@@ -18,7 +19,12 @@ pub struct SecretBox {
 
 impl SecretBox {
     pub fn new(secret_key: &[u8]) -> Self {
-        let key = crate::crypto::derive_key(secret_key, "totp-secret-encryption");
+        Self::for_purpose(secret_key, "totp-secret-encryption")
+    }
+
+    /// A box whose key serves one purpose only (TOTP secrets, job payloads, ...).
+    pub fn for_purpose(secret_key: &[u8], purpose: &str) -> Self {
+        let key = crate::crypto::derive_key(secret_key, purpose);
         Self {
             cipher: ChaCha20Poly1305::new(&Key::from(key)),
         }

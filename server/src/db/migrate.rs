@@ -6,7 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Backend, Db, Tx, now};
+use super::{Backend, Db, TxConn, now};
 
 /// One migration: its version (the file's numeric prefix), a description and the SQL text.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +31,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     1 "foundation",
     2 "accounts",
     3 "resources",
+    4 "jobs",
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
@@ -38,6 +39,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     1 "foundation",
     2 "accounts",
     3 "resources",
+    4 "jobs",
 );
 
 /// The migrations of `db`'s backend.
@@ -87,7 +89,7 @@ pub async fn run(db: &Db, list: &[Migration]) -> Result<usize, MigrateError> {
     }
     for m in list {
         let mut tx = db.begin().await?;
-        if let Tx::Postgres(t) = &mut tx {
+        if let TxConn::Postgres(t) = &mut tx.conn {
             // Instances starting together take turns; the lock ends with the transaction.
             sqlx::query("SELECT pg_advisory_xact_lock(7262521)")
                 .execute(&mut **t)

@@ -124,10 +124,14 @@ impl Db {
     /// Starts a write transaction. On SQLite it runs on the single writer with `BEGIN IMMEDIATE`, so the
     /// write lock is taken up front and a transaction never fails half-way on lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match self {
-            Db::Sqlite { write, .. } => Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)),
-            Db::Postgres(pg) => Ok(Tx::Postgres(pg.begin().await?)),
-        }
+        let conn = match self {
+            Db::Sqlite { write, .. } => TxConn::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pg) => TxConn::Postgres(pg.begin().await?),
+        };
+        Ok(Tx {
+            conn,
+            enqueued_jobs: false,
+        })
     }
 
     /// Answers whether the database responds (used by `/health` and `/ready`).
@@ -164,23 +168,47 @@ impl Db {
 }
 
 /// A write transaction on either backend.
-pub enum Tx {
+pub struct Tx {
+    pub conn: TxConn,
+    /// Set by `jobs::enqueue`: after commit, this process's workers are woken so the job runs at once
+    /// instead of at their next poll.
+    enqueued_jobs: bool,
+}
+
+/// The connection of a [`Tx`], per backend.
+pub enum TxConn {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await,
-            Tx::Postgres(tx) => tx.commit().await,
+        match self.conn {
+            TxConn::Sqlite(tx) => tx.commit().await?,
+            TxConn::Postgres(tx) => tx.commit().await?,
         }
+        if self.enqueued_jobs {
+            crate::jobs::wake_workers();
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => tx.rollback().await,
-            Tx::Postgres(tx) => tx.rollback().await,
+        match self.conn {
+            TxConn::Sqlite(tx) => tx.rollback().await,
+            TxConn::Postgres(tx) => tx.rollback().await,
+        }
+    }
+
+    /// Notes that a job was enqueued in this transaction (see `enqueued_jobs`).
+    pub fn mark_job_enqueued(&mut self) {
+        self.enqueued_jobs = true;
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.conn {
+            TxConn::Sqlite(_) => Backend::Sqlite,
+            TxConn::Postgres(_) => Backend::Postgres,
         }
     }
 }
@@ -215,12 +243,12 @@ macro_rules! with_db {
 macro_rules! with_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {{
         let started = std::time::Instant::now();
-        let result = match $tx {
-            $crate::db::Tx::Sqlite(tx) => {
+        let result = match &mut ($tx).conn {
+            $crate::db::TxConn::Sqlite(tx) => {
                 let $conn = &mut **tx;
                 $body
             }
-            $crate::db::Tx::Postgres(tx) => {
+            $crate::db::TxConn::Postgres(tx) => {
                 let $conn = &mut **tx;
                 $body
             }

@@ -11,12 +11,12 @@ use lettre::{
     transport::smtp::authentication::Credentials,
 };
 use secrecy::ExposeSecret;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{EmailBackend, Settings};
 
 /// One message, ready to send.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Email {
     pub to: String,
     pub subject: String,
@@ -54,7 +54,10 @@ impl Mailer {
                 } else {
                     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
                 };
-                builder = builder.port(s.smtp_port);
+                // Bounded, so a hung relay fails the attempt well inside the job's lease.
+                builder = builder
+                    .port(s.smtp_port)
+                    .timeout(Some(std::time::Duration::from_secs(30)));
                 if let (Some(user), Some(password)) = (&s.smtp_username, &s.smtp_password) {
                     builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_string()));
                 }
@@ -70,30 +73,40 @@ impl Mailer {
         })
     }
 
-    /// Delivers `email`. The log transport records who and what, never the body (it holds tokens).
-    pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+    /// Delivers `email` as message `id` (a job id), so a second delivery of the same message can be
+    /// recognised: the file transport names the file after it and skips one that exists; SMTP sends it
+    /// as the `Message-ID`, which receiving servers use to drop duplicates. The log transport records
+    /// who and what, never the body (it holds tokens).
+    pub async fn deliver(&self, email: &Email, id: uuid::Uuid) -> anyhow::Result<()> {
         match &self.transport {
             Transport::Log => {
-                tracing::info!(to = %email.to, subject = %email.subject, "email (log backend; set EMAIL_BACKEND=file to keep messages)");
+                tracing::info!(to = %email.to, subject = %email.subject, message_id = %id,
+                    "email (log backend; set EMAIL_BACKEND=file to keep messages)");
                 Ok(())
             }
             Transport::File(dir) => {
-                let name = format!(
-                    "{}-{}.json",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
-                    uuid::Uuid::now_v7().simple()
-                );
+                // UUIDv7 ids sort by creation, so the outbox lists messages in the order they were queued.
+                let name = format!("{}.json", id.simple());
+                let path = dir.join(&name);
+                if tokio::fs::try_exists(&path).await? {
+                    return Ok(());
+                }
                 let tmp = dir.join(format!(".{name}.tmp"));
                 // Write then rename, so a reader never sees half a message.
                 tokio::fs::write(&tmp, serde_json::to_vec_pretty(email)?).await?;
-                tokio::fs::rename(&tmp, dir.join(name)).await?;
+                tokio::fs::rename(&tmp, path).await?;
                 Ok(())
             }
             Transport::Smtp(transport) => {
+                let domain = self
+                    .from
+                    .rsplit_once('@')
+                    .map_or("localhost", |(_, d)| d.trim_end_matches('>'));
                 let message = lettre::Message::builder()
                     .from(self.from.parse()?)
                     .to(email.to.parse()?)
                     .subject(&email.subject)
+                    .message_id(Some(format!("<{}@{domain}>", id.simple())))
                     .multipart(MultiPart::alternative_plain_html(
                         email.text.clone(),
                         email.html.clone(),
@@ -101,13 +114,6 @@ impl Mailer {
                 transport.send(message).await?;
                 Ok(())
             }
-        }
-    }
-
-    /// Sends and logs a failure instead of returning it (for notices that must not fail a request).
-    pub async fn send_logged(&self, email: &Email) {
-        if let Err(e) = self.send(email).await {
-            tracing::error!(error = %format!("{e:#}"), subject = %email.subject, "email delivery failed");
         }
     }
 }

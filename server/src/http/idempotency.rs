@@ -325,6 +325,20 @@ where
     outcome
 }
 
+/// Deletes up to `limit` expired records (the periodic clean-up; an expired record is already treated
+/// as absent).
+pub async fn prune_expired(tx: &mut Tx, now: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM idempotency_records WHERE (principal, idem_key) IN (
+             SELECT principal, idem_key FROM idempotency_records WHERE expires_at < $1 LIMIT $2)"
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

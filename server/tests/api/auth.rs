@@ -48,7 +48,7 @@ async fn register_creates_a_signed_in_unverified_user() {
             == 7
     );
 
-    let mails = app.emails_to("alice@example.com");
+    let mails = app.emails_to("alice@example.com").await;
     assert_eq!(mails.len(), 1);
     assert!(
         mails[0]["links"][0]

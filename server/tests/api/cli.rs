@@ -24,6 +24,7 @@ fn help_is_available_for_every_command() {
     for args in [
         &["--help"][..],
         &["serve", "--help"],
+        &["worker", "--help"],
         &["migrate", "--help"],
         &["check-config", "--help"],
         &["openapi", "--help"],

@@ -36,7 +36,7 @@ async fn age_tokens(app: &TestApp, minutes: i64) {
 async fn verification_link_verifies_once_then_reports_already_verified() {
     let app = TestApp::spawn().await;
     let user = app.register_user().await;
-    let token = app.token_from_email(&user.email, "Confirm");
+    let token = app.token_from_email(&user.email, "Confirm").await;
     let verify = |t: String| app.post_json("/api/v1/auth/verify-email", &json!({"token": t}));
     let res = verify(token.clone()).await;
     assert_eq!(res.status(), 200);
@@ -64,12 +64,12 @@ async fn verification_link_verifies_once_then_reports_already_verified() {
 async fn expired_or_other_purpose_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let user = app.register_user().await;
-    let verify_token = app.token_from_email(&user.email, "Confirm");
+    let verify_token = app.token_from_email(&user.email, "Confirm").await;
     let res = app
         .post_json("/api/v1/auth/password-reset", &json!({"email": user.email}))
         .await;
     assert_eq!(res.status(), 202);
-    let reset_token = app.token_from_email(&user.email, "Reset");
+    let reset_token = app.token_from_email(&user.email, "Reset").await;
     let res = app
         .post_json("/api/v1/auth/verify-email", &json!({"token": reset_token}))
         .await;
@@ -98,14 +98,14 @@ async fn resend_is_throttled_and_silent_about_unknown_emails() {
     let known = json(resend(&user.email).await).await;
     assert_eq!(known, json!({"status": "accepted"}));
     assert_eq!(
-        app.emails_to(&user.email).len(),
+        app.emails_to(&user.email).await.len(),
         1,
         "the registration email counts toward the 5-minute limit"
     );
     age_tokens(&app, 6).await;
     assert_eq!(resend(&user.email).await.status(), 202);
-    assert_eq!(app.emails_to(&user.email).len(), 2);
-    assert!(app.emails_to("nobody@example.com").is_empty());
+    assert_eq!(app.emails_to(&user.email).await.len(), 2);
+    assert!(app.emails_to("nobody@example.com").await.is_empty());
     assert_problem(resend("not an email").await, 422, "validation_failed").await;
 }
 
@@ -113,7 +113,7 @@ async fn resend_is_throttled_and_silent_about_unknown_emails() {
 async fn changing_the_email_invalidates_old_links_and_needs_a_new_verification() {
     let app = TestApp::spawn().await;
     let user = app.register_user().await;
-    let old_token = app.token_from_email(&user.email, "Confirm");
+    let old_token = app.token_from_email(&user.email, "Confirm").await;
     let res = app
         .authed(Method::PATCH, "/api/v1/users/me", &user)
         .json(&json!({"email": "New.Address@Example.com"}))
@@ -130,7 +130,7 @@ async fn changing_the_email_invalidates_old_links_and_needs_a_new_verification()
         .post_json("/api/v1/auth/verify-email", &json!({"token": old_token}))
         .await;
     assert_problem(res, 400, "invalid_token").await;
-    let new_token = app.token_from_email("new.address@example.com", "Confirm");
+    let new_token = app.token_from_email("new.address@example.com", "Confirm").await;
     let res = app
         .post_json("/api/v1/auth/verify-email", &json!({"token": new_token}))
         .await;
@@ -149,8 +149,8 @@ async fn password_reset_end_to_end() {
         )
     };
     assert_eq!(json(request().await).await, json!({"status": "accepted"}));
-    let token = app.token_from_email(&user.email, "Reset");
-    let link = app.emails_to(&user.email).last().unwrap()["links"][0]
+    let token = app.token_from_email(&user.email, "Reset").await;
+    let link = app.emails_to(&user.email).await.last().unwrap()["links"][0]
         .as_str()
         .unwrap()
         .to_string();
@@ -159,6 +159,7 @@ async fn password_reset_end_to_end() {
     assert_eq!(request().await.status(), 202);
     assert_eq!(
         app.emails_to(&user.email)
+            .await
             .iter()
             .filter(|m| m["subject"] == "Reset your password")
             .count(),
@@ -168,7 +169,7 @@ async fn password_reset_end_to_end() {
         .post_json("/api/v1/auth/password-reset", &json!({"email": "ghost@example.com"}))
         .await;
     assert_eq!(res.status(), 202);
-    assert!(app.emails_to("ghost@example.com").is_empty());
+    assert!(app.emails_to("ghost@example.com").await.is_empty());
 
     let confirm = |pw: &str| {
         app.post_json(
@@ -202,6 +203,7 @@ async fn password_reset_end_to_end() {
     assert_eq!(app.login(&user.email, "a brand new password").await.status(), 200);
     assert!(
         app.emails_to(&user.email)
+            .await
             .iter()
             .any(|m| m["subject"] == "Your password was changed")
     );
@@ -218,7 +220,7 @@ async fn an_expired_reset_token_is_refused() {
     let user = app.register_user().await;
     app.post_json("/api/v1/auth/password-reset", &json!({"email": user.email}))
         .await;
-    let token = app.token_from_email(&user.email, "Reset");
+    let token = app.token_from_email(&user.email, "Reset").await;
     age_tokens(&app, 61).await;
     let res = app
         .post_json(
@@ -313,8 +315,9 @@ async fn a_sign_in_from_a_new_device_is_announced() {
             .json(&json!({"email": user.email, "password": PW}))
             .send()
     };
-    let count = || {
+    let count = async || {
         app.emails_to(&user.email)
+            .await
             .iter()
             .filter(|m| m["subject"] == "New sign-in to your account")
             .count()
@@ -327,9 +330,10 @@ async fn a_sign_in_from_a_new_device_is_announced() {
             .status(),
         200
     );
-    assert_eq!(count(), 1);
+    assert_eq!(count().await, 1);
     let mail = app
         .emails_to(&user.email)
+        .await
         .into_iter()
         .find(|m| m["subject"] == "New sign-in to your account")
         .unwrap();
@@ -341,5 +345,5 @@ async fn a_sign_in_from_a_new_device_is_announced() {
             .status(),
         200
     );
-    assert_eq!(count(), 1, "a known device is not announced again");
+    assert_eq!(count().await, 1, "a known device is not announced again");
 }

@@ -11,6 +11,8 @@ mod community;
 mod csp;
 mod email_flows;
 mod errors;
+mod jobs;
+mod maintenance;
 mod metrics;
 mod middleware;
 mod plans;

@@ -77,6 +77,8 @@ async fn every_family_of_the_spec_is_listed_from_start_up() {
         ("idempotency_replays_total", "counter"),
         ("csp_reports_total", "counter"),
         ("auth_events_total", "counter"),
+        ("job_queue_depth", "gauge"),
+        ("jobs_failed_total", "counter"),
     ] {
         assert!(
             text.contains(&format!("# TYPE {family} {kind}")),

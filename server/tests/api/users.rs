@@ -97,6 +97,7 @@ async fn changing_the_password_keeps_only_the_current_session() {
     assert_eq!(app.login(&user.email, "a brand new password").await.status(), 200);
     assert!(
         app.emails_to(&user.email)
+            .await
             .iter()
             .any(|m| m["subject"] == "Your password was changed")
     );

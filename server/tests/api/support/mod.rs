@@ -32,7 +32,8 @@ impl TestDb {
                     .expect("create schema");
                 admin.close().await;
                 let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                // The application name marks this test's connections, so the drop can end them.
+                let url = format!("{base}{sep}application_name={schema}&options=-c%20search_path%3D{schema}");
                 TestDb {
                     url,
                     dir,
@@ -62,6 +63,15 @@ impl Drop for TestDb {
                     .unwrap();
                 rt.block_on(async {
                     if let Ok(pool) = sqlx::PgPool::connect(&base).await {
+                        // The test's runtime is blocked in this drop: its background jobs may hold a
+                        // transaction open in the schema, which would make DROP SCHEMA wait forever.
+                        let _ = sqlx::query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                        )
+                        .bind(&schema)
+                        .execute(&pool)
+                        .await;
                         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
                             .execute(&pool)
                             .await;
@@ -144,8 +154,38 @@ impl TestApp {
         self.state.settings.email_outbox_dir.clone()
     }
 
-    /// Every email sent to `to`, oldest first, as the file backend wrote them.
-    pub fn emails_to(&self, to: &str) -> Vec<Value> {
+    /// Waits (at most 15 s) until no email job is running or ready to run: what the requests so far
+    /// queued has been delivered (or has failed and waits for its retry).
+    pub async fn settle_jobs(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let now = neoforge::db::now();
+            let pending: i64 = neoforge::with_db!(&self.state.db, |c| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE status = 'running' OR (status = 'queued' AND available_at <= $1)"
+            )
+            .bind(now)
+            .fetch_one(c)
+            .await)
+            .expect("count pending jobs");
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} jobs still pending after 15 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Every email delivered to `to`, oldest first, as the file backend wrote them (after the queue settled).
+    pub async fn emails_to(&self, to: &str) -> Vec<Value> {
+        self.settle_jobs().await;
+        self.outbox_to(to)
+    }
+
+    /// The emails to `to` in the outbox now, without waiting for the queue.
+    pub fn outbox_to(&self, to: &str) -> Vec<Value> {
         let mut files: Vec<_> = std::fs::read_dir(self.outbox())
             .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -159,9 +199,10 @@ impl TestApp {
     }
 
     /// The token in the last action link of the last email to `to` whose subject contains `subject`.
-    pub fn token_from_email(&self, to: &str, subject: &str) -> String {
+    pub async fn token_from_email(&self, to: &str, subject: &str) -> String {
         let mail = self
             .emails_to(to)
+            .await
             .into_iter()
             .rev()
             .find(|m| m["subject"].as_str().unwrap_or_default().contains(subject))
@@ -199,7 +240,7 @@ impl TestApp {
     /// A registered user whose email is verified.
     pub async fn verified_user(&self) -> TestUser {
         let user = self.register_user().await;
-        let token = self.token_from_email(&user.email, "Confirm");
+        let token = self.token_from_email(&user.email, "Confirm").await;
         let res = self
             .post_json("/api/v1/auth/verify-email", &serde_json::json!({"token": token}))
             .await;

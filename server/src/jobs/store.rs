@@ -1,0 +1,253 @@
+//! All SQL of the job queue. Every write is one statement in its own write transaction (on SQLite, the
+//! single writer), except `insert`, which joins the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::NewJob;
+use crate::{
+    db::{Backend, Db, Tx},
+    with_db, with_tx,
+};
+
+type Ts = DateTime<Utc>;
+
+/// A claimed job, as its handler sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: Uuid,
+    pub queue: String,
+    pub kind: String,
+    pub payload: Vec<u8>,
+    /// This claim's number (1 for the first run).
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub lease_id: Option<Uuid>,
+    /// Set once the job's outside effect happened (see [`record_effect`]).
+    pub effect_at: Option<Ts>,
+    pub created_at: Ts,
+}
+
+/// A job's state, for inspection (tests, operators).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobState {
+    pub id: Uuid,
+    pub queue: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub available_at: Ts,
+    pub locked_by: Option<String>,
+    pub effect_at: Option<Ts>,
+    pub last_error: Option<String>,
+    pub finished_at: Option<Ts>,
+}
+
+const RETURNING: &str = "id, queue, kind, payload, attempts, max_attempts, lease_id, effect_at, created_at";
+
+pub async fn insert(tx: &mut Tx, job: &NewJob, now: Ts) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let max_attempts = i32::try_from(job.max_attempts).unwrap_or(i32::MAX);
+    with_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, available_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $7)"
+    )
+    .bind(id)
+    .bind(&job.queue)
+    .bind(&job.kind)
+    .bind(&job.payload)
+    .bind(max_attempts)
+    .bind(crate::db::truncate_micros(job.run_at))
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(id)
+}
+
+/// Whether `queue` has a job to claim now (a cheap read, so idle polling never takes the write lock).
+pub async fn has_ready(db: &Db, queue: &str, now: Ts) -> Result<bool, sqlx::Error> {
+    let found: Option<Uuid> = with_db!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE queue = $1 AND status IN ('queued', 'running') AND available_at <= $2 LIMIT 1"
+    )
+    .bind(queue)
+    .bind(now)
+    .fetch_optional(c)
+    .await)?;
+    Ok(found.is_some())
+}
+
+/// Claims up to `limit` ready jobs of `queue` for `worker` until `lease_until`, oldest first. Atomic:
+/// PostgreSQL skips rows another claimer holds (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+pub async fn claim(
+    db: &Db,
+    queue: &str,
+    worker: &str,
+    limit: usize,
+    lease_until: Ts,
+    now: Ts,
+) -> Result<Vec<Job>, sqlx::Error> {
+    const PICK: &str = "SELECT id FROM jobs WHERE queue = $5 AND status IN ('queued', 'running') AND available_at <= $4
+                        ORDER BY available_at, id LIMIT $6";
+    let mut tx = db.begin().await?;
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = $1, locked_by = $2,
+                available_at = $3, updated_at = $4
+         WHERE id IN ({PICK}{lock}) RETURNING {RETURNING}"
+    );
+    let lease = Uuid::now_v7();
+    let mut jobs: Vec<Job> = with_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(lease)
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now)
+        .bind(queue)
+        .bind(limit as i64)
+        .fetch_all(c)
+        .await)?;
+    tx.commit().await?;
+    jobs.sort_by_key(|j| j.id);
+    Ok(jobs)
+}
+
+/// Runs one lease-checked update; true when this worker still held the lease.
+async fn update_leased(
+    db: &Db,
+    sql: &'static str,
+    job: &Job,
+    text: Option<&str>,
+    at: Ts,
+    now: Ts,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let n = with_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(job.id)
+        .bind(job.lease_id)
+        .bind(text)
+        .bind(at)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+/// Acks a job: `done`.
+pub async fn complete(db: &Db, job: &Job, now: Ts) -> Result<bool, sqlx::Error> {
+    update_leased(
+        db,
+        "UPDATE jobs SET status = 'done', lease_id = NULL, locked_by = NULL, last_error = $3, available_at = $4,
+                updated_at = $5, finished_at = $5
+         WHERE id = $1 AND lease_id = $2 AND status = 'running'",
+        job,
+        None,
+        now,
+        now,
+    )
+    .await
+}
+
+/// Schedules another attempt at `retry_at` after a failure.
+pub async fn retry(db: &Db, job: &Job, error: &str, retry_at: Ts, now: Ts) -> Result<bool, sqlx::Error> {
+    update_leased(
+        db,
+        "UPDATE jobs SET status = 'queued', lease_id = NULL, locked_by = NULL, last_error = $3, available_at = $4,
+                updated_at = $5
+         WHERE id = $1 AND lease_id = $2 AND status = 'running'",
+        job,
+        Some(error),
+        crate::db::truncate_micros(retry_at),
+        now,
+    )
+    .await
+}
+
+/// Gives up on a job: `dead`, kept for inspection until the jobs clean-up removes it.
+pub async fn bury(db: &Db, job: &Job, error: &str, now: Ts) -> Result<bool, sqlx::Error> {
+    update_leased(
+        db,
+        "UPDATE jobs SET status = 'dead', lease_id = NULL, locked_by = NULL, last_error = $3, available_at = $4,
+                updated_at = $5, finished_at = $5
+         WHERE id = $1 AND lease_id = $2 AND status = 'running'",
+        job,
+        Some(error),
+        now,
+        now,
+    )
+    .await
+}
+
+/// Hands a job back unrun (graceful shutdown): queued again at once, the claim not counted.
+pub async fn release(db: &Db, job: &Job, now: Ts) -> Result<bool, sqlx::Error> {
+    update_leased(
+        db,
+        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_id = NULL, locked_by = NULL,
+                last_error = $3, available_at = $4, updated_at = $5
+         WHERE id = $1 AND lease_id = $2 AND status = 'running'",
+        job,
+        None,
+        now,
+        now,
+    )
+    .await
+}
+
+/// Records that the job's outside effect happened (an email was handed to the transport). Not
+/// lease-checked: the effect happened whoever holds the lease now, and a later claim must see it.
+pub async fn record_effect(db: &Db, job_id: Uuid, now: Ts) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    with_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE jobs SET effect_at = COALESCE(effect_at, $2), updated_at = $2 WHERE id = $1"
+    )
+    .bind(job_id)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
+/// Queued and running jobs per queue.
+pub async fn depth(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as(
+        "SELECT queue, COUNT(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY queue ORDER BY queue"
+    )
+    .fetch_all(c)
+    .await)
+}
+
+pub async fn state(db: &Db, id: Uuid) -> Result<Option<JobState>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as(
+        "SELECT id, queue, kind, status, attempts, max_attempts, available_at, locked_by, effect_at, last_error,
+                finished_at
+         FROM jobs WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Deletes up to `limit` jobs finished before their cut-off: `done` ones before `done_before`, `dead`
+/// ones before `dead_before` (kept longer, for inspection).
+pub async fn prune_finished(tx: &mut Tx, done_before: Ts, dead_before: Ts, limit: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM jobs WHERE id IN (
+             SELECT id FROM jobs WHERE finished_at IS NOT NULL
+               AND ((status = 'done' AND finished_at < $1) OR (status = 'dead' AND finished_at < $2))
+             LIMIT $3)"
+    )
+    .bind(done_before)
+    .bind(dead_before)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
