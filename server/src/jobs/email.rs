@@ -33,12 +33,9 @@ pub fn open(state: &AppState, payload: &[u8]) -> Result<Email, Permanent> {
     serde_json::from_slice(&plain).map_err(|e| Permanent(format!("the email payload does not decode: {e}")))
 }
 
-/// The handler: send unless a previous attempt already did, then record the send.
+/// The handler: send, then record the send (the worker acks a job whose send was recorded without running
+/// it again).
 pub async fn deliver(state: AppState, job: Job) -> anyhow::Result<()> {
-    if job.effect_at.is_some() {
-        tracing::info!(job_id = %job.id, "email already sent by an earlier attempt; not sending again");
-        return Ok(());
-    }
     let email = open(&state, &job.payload)?;
     state
         .mailer

@@ -143,7 +143,11 @@ impl WorkerPool {
             tracing::info_span!("job", job_id = %job.id, queue = %job.queue, kind = %job.kind, attempt = job.attempts);
         async {
             let started = Instant::now();
-            let outcome = if job.attempts > job.max_attempts {
+            let outcome = if job.effect_at.is_some() {
+                // An earlier attempt did the work and died before its ack: only the ack is missing.
+                tracing::info!("the job's effect was recorded by an earlier attempt; acking without running it");
+                Ok(())
+            } else if job.attempts > job.max_attempts {
                 // Its last attempt's worker vanished mid-run: the lease ran out with no attempts left.
                 Err(anyhow::Error::new(Permanent(
                     "the last attempt did not finish (its worker stopped)".into(),

@@ -303,7 +303,8 @@ async fn a_claimed_job_whose_worker_vanished_runs_after_the_visibility_timeout()
 
 #[tokio::test]
 async fn an_email_sent_before_a_crash_is_not_sent_again() {
-    let app = app_without_workers(&[]).await;
+    // One attempt only: the crashed attempt was the last, yet the job ends done, not dead.
+    let app = app_without_workers(&[("JOB_MAX_ATTEMPTS", "1")]).await;
     let user = app.register_user().await;
     let lease = now() + chrono::Duration::seconds(1);
     let job = store::claim(&app.state.db, "email", "doomed", 1, lease, now())
@@ -330,6 +331,28 @@ async fn an_email_sent_before_a_crash_is_not_sent_again() {
         app.emails_to(&user.email).await.is_empty(),
         "the email was not sent a second time"
     );
+}
+
+#[tokio::test]
+async fn a_job_whose_last_attempt_vanished_is_dead() {
+    let app = app_without_workers(&[("JOB_MAX_ATTEMPTS", "1")]).await;
+    let user = app.register_user().await;
+    let lease = now() + chrono::Duration::milliseconds(300);
+    let id = store::claim(&app.state.db, "email", "ghost", 1, lease, now())
+        .await
+        .unwrap()[0]
+        .id;
+    let (stop, pool) = run(WorkerPool::new(
+        app.state.clone(),
+        Registry::standard(),
+        config("undertaker"),
+    ));
+    let job = wait_for_status(&app, id, "dead").await;
+    stop.send(true).unwrap();
+    pool.await.unwrap();
+    assert_eq!(job.attempts, 2, "claimed once more, and not run");
+    assert!(job.last_error.unwrap().contains("did not finish"));
+    assert!(app.outbox_to(&user.email).is_empty());
 }
 
 #[tokio::test]
