@@ -1,6 +1,7 @@
 //! Logging: readable text in development, JSON lines in production with `timestamp, level, message,
 //! target, request_id, trace_id` at the top level. The ids come from the request context (a task-local
-//! set by the request-id middleware), so every line logged while serving a request carries them.
+//! set by the request-id middleware), so every line logged while serving a request carries them; the
+//! fields of enclosing spans (a job's `job_id`, `queue`, `kind`, `attempt`) are added too.
 
 use std::fmt;
 
@@ -8,7 +9,10 @@ use serde_json::{Map, Value};
 use tracing::{Event, Subscriber, field::Field};
 use tracing_subscriber::{
     EnvFilter,
-    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
+    fmt::{
+        FmtContext, FormatEvent, FormatFields, FormattedFields,
+        format::{JsonFields, Writer},
+    },
     prelude::*,
     registry::LookupSpan,
 };
@@ -26,7 +30,11 @@ pub fn init_with(level: &str, format: LogFormat) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().event_format(JsonLines))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(JsonFields::new())
+                    .event_format(JsonLines),
+            )
             .try_init(),
         LogFormat::Text => registry
             .with(tracing_subscriber::fmt::layer().with_target(false))
@@ -43,7 +51,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
         let mut map = Map::new();
         map.insert(
@@ -58,6 +66,18 @@ where
         if let Some(ctx) = crate::http::context::current() {
             map.insert("request_id".into(), Value::String(ctx.request_id.to_string()));
             map.insert("trace_id".into(), Value::String(ctx.trace_id.to_string()));
+        }
+        // Fields of the enclosing spans (a job's id, queue and kind), outermost first, so inner ones win.
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                let Some(fields) = extensions.get::<FormattedFields<N>>() else {
+                    continue;
+                };
+                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields) {
+                    map.extend(fields);
+                }
+            }
         }
         event.record(&mut Visitor(&mut map));
         map.entry("message").or_insert(Value::String(String::new()));

@@ -318,8 +318,14 @@ async fn on_postgres_a_task_held_by_another_instance_is_skipped() {
     assert!(taken);
 }
 
-/// `neoforge worker` on `db`, with the test secret (so it can open the app's sealed payloads).
+/// `neoforge worker` on `db`, with the test secret (so it can open the app's sealed payloads). Its log
+/// goes to `worker-<pid>.log` in the database's folder.
 fn spawn_worker(db: &TestDb, outbox: &std::path::Path, extra: &[(&str, &str)]) -> std::process::Child {
+    let log = tempfile::NamedTempFile::new_in(db.dir.path())
+        .unwrap()
+        .into_temp_path()
+        .keep()
+        .unwrap();
     let mut cmd = binary();
     cmd.arg("worker")
         .env("DATABASE_URL", &db.url)
@@ -328,12 +334,14 @@ fn spawn_worker(db: &TestDb, outbox: &std::path::Path, extra: &[(&str, &str)]) -
         .env("EMAIL_BACKEND", "file")
         .env("EMAIL_OUTBOX_DIR", outbox)
         .env("JOB_POLL_INTERVAL", "50ms")
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null());
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("start neoforge worker")
+    let child = cmd.spawn().expect("start neoforge worker");
+    std::fs::rename(&log, db.dir.path().join(format!("worker-{}.log", child.id()))).unwrap();
+    child
 }
 
 fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
@@ -361,14 +369,38 @@ async fn neoforge_worker_delivers_what_the_api_queued() {
         std::fs::read_dir(app.outbox()).unwrap().next().is_none(),
         "the API sends nothing itself"
     );
-    let mut worker = spawn_worker(&app.db, &app.outbox(), &[]);
+    let pending = jobs::store::depth(&app.state.db).await.unwrap();
+    assert_eq!(pending, vec![("email".to_string(), 1)]);
+    let logs = [("LOG_FORMAT", "json"), ("LOG_LEVEL", "info")];
+    let mut worker = spawn_worker(&app.db, &app.outbox(), &logs);
     let deadline = Instant::now() + Duration::from_secs(30);
     while app.emails_to(&user.email).await.is_empty() {
         assert!(Instant::now() < deadline, "the worker delivered nothing");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let pid = worker.id();
     assert!(terminate(&mut worker).success(), "SIGTERM ends the worker cleanly");
     assert_eq!(app.emails_to(&user.email).await.len(), 1);
+    // Its JSON log names the job on the line that says it is done.
+    let id: uuid::Uuid = with_db!(&app.state.db, |c| sqlx::query_scalar("SELECT id FROM jobs")
+        .fetch_one(c)
+        .await)
+    .unwrap();
+    let log = std::fs::read_to_string(app.db.dir.path().join(format!("worker-{pid}.log"))).unwrap();
+    let done = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "job done")
+        .unwrap_or_else(|| panic!("no \"job done\" line in:\n{log}"));
+    assert_eq!(done["job_id"], id.to_string(), "{done}");
+    assert_eq!(
+        (done["queue"].as_str(), done["kind"].as_str()),
+        (Some("email"), Some("email.send"))
+    );
+    assert!(
+        !log.contains(&user.email) || !log.contains("token="),
+        "no links in the log"
+    );
 }
 
 #[tokio::test]
