@@ -298,9 +298,11 @@ pub fn page_sql(
     if let Some((value, id)) = after {
         let op = if sort.desc { "<" } else { ">" };
         let c = sort.field.column;
+        // `c <= v` (or `>=`) is implied by the exact condition after it, and is what lets both planners start
+        // the index range at the cursor; without it the OR is a filter over every row before the cursor.
         page_filter.cond(
-            &format!("({c} {op} {{}} OR ({c} = {{}} AND id {op} {{}}))"),
-            vec![value.to_arg(), value.to_arg(), Arg::Uuid(*id)],
+            &format!("{c} {op}= {{}} AND ({c} {op} {{}} OR ({c} = {{}} AND id {op} {{}}))"),
+            vec![value.to_arg(), value.to_arg(), value.to_arg(), Arg::Uuid(*id)],
         );
     }
     let limit_p = page_filter.arg(Arg::I64(limit));

@@ -108,6 +108,15 @@ async fn deep_cursor_pages_use_the_index_like_the_first_page() {
             !plan.contains("Seq Scan") && !plan.contains("SCAN projects\n") && !plan.ends_with("SCAN projects"),
             "no full scan: {plan}"
         );
+        if cursor.is_some() {
+            // The index range starts at the cursor (the rows before it are never read), not at the top of
+            // the list with the cursor as a filter over every row skipped.
+            let bounded = plan.contains("created_at<")
+                || plan
+                    .lines()
+                    .any(|l| l.contains("Index Cond") && l.contains("created_at"));
+            assert!(bounded, "the scan starts at the cursor: {plan}");
+        }
     }
 
     // Through the API: the deep page starts right after the row at depth 50,000.
