@@ -5,7 +5,7 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web test test-rust test-web check openapi smoke dev clean
+.PHONY: run release web test test-rust test-web check openapi smoke bench dev clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
 run: web
@@ -43,13 +43,18 @@ ifneq ($(WEB_PRESENT),)
 	cd web && npm ci --no-audit --no-fund && npm test
 endif
 
-## Formatting, lints and the committed OpenAPI document.
+## Formatting, lints, the committed OpenAPI document and the alert rules (promtool).
 check:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@echo "==> OpenAPI document is current (docs/openapi.json)"
 	$(CARGO) run -q -p neoforge -- openapi > $(TARGET_DIR)/openapi.current.json
 	diff -u docs/openapi.json $(TARGET_DIR)/openapi.current.json || { echo "docs/openapi.json is stale: run make openapi"; exit 1; }
+	@echo "==> alert rules and Prometheus configuration (ops/prometheus)"
+	scripts/ensure-check-tools.sh
+	promtool check rules ops/prometheus/alerts.yml
+	promtool test rules ops/prometheus/alerts_test.yml
+	promtool check config ops/prometheus/prometheus.yml
 
 ## Regenerate docs/openapi.json from the code.
 openapi:
@@ -59,6 +64,13 @@ openapi:
 smoke:
 	$(CARGO) build -p neoforge
 	scripts/smoke.sh $(TARGET_DIR)/debug/$(BIN)
+
+## Benchmarks on the release binary, SQLite and PostgreSQL, against pgbench on the same server
+## (results in bench/results/ and docs/performance.md). BENCH_ARGS="--duration 5" shortens a run.
+bench: release
+	scripts/ensure-bench-tools.sh
+	scripts/ensure-services.sh
+	python3 bench/run.py --binary $(TARGET_DIR)/release/$(BIN) $(BENCH_ARGS)
 
 ## API with reload-free restart, plus the Vite dev server when the web app exists.
 dev:

@@ -69,6 +69,11 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
         "Writes answered from a stored Idempotency-Key result.",
     ),
     (
+        "neoforge_ready",
+        "gauge",
+        "1 when this instance is ready (GET /ready would answer 200), else 0; checked at each scrape.",
+    ),
+    (
         "job_queue_depth",
         "gauge",
         "Background jobs queued or running, by queue (read from the database at each scrape).",
@@ -170,7 +175,8 @@ pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap)
         }
     }
     state.db.record_pool_gauges();
-    crate::jobs::record_depth_gauge(&state).await;
+    let (ready, ()) = tokio::join!(crate::system::is_ready(&state), crate::jobs::record_depth_gauge(&state));
+    metrics::gauge!("neoforge_ready").set(if ready { 1.0 } else { 0.0 });
     (
         [
             (

@@ -33,6 +33,18 @@ pub struct ReadyOut {
     pub redis: &'static str,
 }
 
+impl HealthChecks {
+    /// What `/ready` requires: the database answers, and Redis too when it is configured.
+    fn ready(&self) -> bool {
+        self.database == "ok" && self.redis != "error"
+    }
+}
+
+/// Whether `/ready` would answer 200 now (also exported as the `neoforge_ready` gauge).
+pub async fn is_ready(state: &AppState) -> bool {
+    !state.is_shutting_down() && checks(state).await.ready()
+}
+
 async fn checks(state: &AppState) -> HealthChecks {
     let redis = async {
         match &state.redis {
@@ -69,7 +81,7 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         (status = 503, description = "Not ready, or shutting down", body = ReadyOut)))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let checks = checks(&state).await;
-    let ok = checks.database == "ok" && checks.redis != "error";
+    let ok = checks.ready();
     let status = if state.is_shutting_down() {
         "shutting_down"
     } else if ok {

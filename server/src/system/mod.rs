@@ -2,7 +2,7 @@
 
 mod handlers;
 
-pub use handlers::{health, ready};
+pub use handlers::{health, is_ready, ready};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;

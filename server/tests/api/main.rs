@@ -15,6 +15,7 @@ mod jobs;
 mod maintenance;
 mod metrics;
 mod middleware;
+mod ops_assets;
 mod plans;
 mod projects;
 mod rate_limit;

@@ -78,6 +78,7 @@ async fn every_family_of_the_spec_is_listed_from_start_up() {
         ("csp_reports_total", "counter"),
         ("auth_events_total", "counter"),
         ("job_queue_depth", "gauge"),
+        ("neoforge_ready", "gauge"),
         ("jobs_failed_total", "counter"),
     ] {
         assert!(
@@ -122,4 +123,18 @@ async fn requests_are_counted_by_route_template_and_probes_are_not() {
     assert!(metric_in(&text, "auth_events_total", &[("event", "register")]) >= 1.0);
     assert!(text.contains("db_pool_connections{state=\"idle\"}"));
     assert!(!text.contains(&user.access), "no token in labels");
+}
+
+#[tokio::test]
+async fn readiness_is_exported_as_a_gauge() {
+    let app = TestApp::spawn().await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(metric_in(&text, "neoforge_ready", &[]), 1.0, "{text}");
+    // Redis configured but unreachable: /ready is 503, and the gauge says so.
+    let port = crate::support::free_port().to_string();
+    let url = format!("redis://127.0.0.1:{port}");
+    let broken = TestApp::spawn_with(&[("REDIS_URL", url.as_str())]).await;
+    assert_eq!(broken.get("/ready").await.status(), 503);
+    let text = broken.get("/metrics").await.text().await.unwrap();
+    assert_eq!(metric_in(&text, "neoforge_ready", &[]), 0.0, "{text}");
 }
