@@ -655,4 +655,36 @@ mod tests {
         assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
     }
+
+    #[test]
+    fn job_and_cleanup_settings_have_defaults_overrides_and_limits() {
+        let s = settings(&[]).unwrap();
+        assert!(s.job_workers);
+        assert_eq!((s.job_max_attempts, s.job_concurrency), (8, 4));
+        assert_eq!(s.job_visibility_timeout, Duration::from_secs(60));
+        assert_eq!(s.cleanup_intervals.audit, Duration::from_secs(3600));
+        let s = settings(&[
+            ("CLEANUP_INTERVAL", "10m"),
+            ("CLEANUP_INTERVAL_AUDIT", "1d"),
+            ("JOB_WORKERS", "0"),
+        ])
+        .unwrap();
+        assert!(!s.job_workers);
+        assert_eq!(
+            s.cleanup_intervals.sessions,
+            Duration::from_secs(600),
+            "the shared default"
+        );
+        assert_eq!(s.cleanup_intervals.audit, Duration::from_secs(86_400), "its own");
+        for (var, value) in [
+            ("JOB_MAX_ATTEMPTS", "0"),
+            ("JOB_CONCURRENCY", "0"),
+            ("JOB_VISIBILITY_TIMEOUT", "500ms"),
+            ("JOB_POLL_INTERVAL", "0s"),
+            ("CLEANUP_INTERVAL_TOKENS", "0"),
+            ("JOB_BACKOFF_BASE", "soon"),
+        ] {
+            assert_eq!(settings(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
+        }
+    }
 }

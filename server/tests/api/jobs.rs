@@ -271,6 +271,27 @@ async fn a_payload_that_cannot_be_opened_is_dead_at_once() {
 }
 
 #[tokio::test]
+async fn a_job_of_an_unknown_kind_is_dead_at_once() {
+    let app = app_without_workers(&[]).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    let id = jobs::enqueue(&mut tx, &test_job("test", "test.gone", b"", 8))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let registry = Registry::default().with("test", "test.known", |_, _| async { Ok(()) });
+    let (stop, pool) = run(WorkerPool::new(app.state.clone(), registry, config("unknown")));
+    let job = wait_for_status(&app, id, "dead").await;
+    stop.send(true).unwrap();
+    pool.await.unwrap();
+    assert_eq!(job.attempts, 1);
+    assert!(
+        job.last_error
+            .unwrap()
+            .contains("no handler for job kind \"test.gone\"")
+    );
+}
+
+#[tokio::test]
 async fn a_claimed_job_whose_worker_vanished_runs_after_the_visibility_timeout() {
     let app = app_without_workers(&[]).await;
     let user = app.register_user().await;

@@ -275,6 +275,46 @@ async fn a_task_runs_once_per_interval_and_its_runs_are_recorded() {
 }
 
 #[tokio::test]
+async fn a_failing_task_is_reported_and_recorded_and_runs_again_next_interval() {
+    let app = app(&[("CLEANUP_INTERVAL_IDEMPOTENCY", "1m")]).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    neoforge::with_tx!(&mut tx, |c| sqlx::query("DROP TABLE idempotency_records")
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    let t0 = now();
+    let outcome = periodic::run_task(&app.state, Task::Idempotency, "test", t0).await;
+    assert!(
+        matches!(outcome, Outcome::Failed(ref e) if e.contains("idempotency_records")),
+        "{outcome:?}"
+    );
+    let records = periodic::records(&app.state.db).await.unwrap();
+    let record = records.iter().find(|r| r.name == "idempotency").unwrap();
+    assert_eq!(record.runs, 1);
+    assert!(
+        record
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("idempotency_records")
+    );
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains("periodic_task_runs_total{task=\"idempotency\",outcome=\"error\"}"),
+        "{text}"
+    );
+    // The failure does not stop the schedule: the next interval tries again.
+    assert_eq!(
+        periodic::run_task(&app.state, Task::Idempotency, "test", t0).await,
+        Outcome::NotDue
+    );
+    let again = periodic::run_task(&app.state, Task::Idempotency, "test", t0 + chrono::Duration::minutes(2)).await;
+    assert!(matches!(again, Outcome::Failed(_)));
+}
+
+#[tokio::test]
 async fn on_postgres_a_task_held_by_another_instance_is_skipped() {
     let app = app(&[]).await;
     if !app.db.is_postgres() {
