@@ -256,6 +256,24 @@ end
 """
 
 
+def lua_crowd_create(tokens):
+    """A wrk script: creates with a unique key each, spread round-robin over many users' tokens."""
+    listed = ", ".join(f'"{t}"' for t in tokens)
+    return f"""
+tokens = {{ {listed} }}
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) nonce = args[1] or "0"; counter = 0 end
+function request()
+  counter = counter + 1
+  local id = nonce .. "-" .. tostring(tid) .. "-" .. counter
+  local headers = {{ ["Content-Type"] = "application/json", ["Idempotency-Key"] = id,
+                     ["Authorization"] = "Bearer " .. tokens[(counter + tid) % #tokens + 1] }}
+  return wrk.format("POST", "/api/v1/projects", headers, '{{"name":"crowd ' .. id .. '"}}')
+end
+"""
+
+
 class Load:
     def __init__(self, connections, duration, warmup, scripts_dir):
         self.connections, self.duration, self.warmup = connections, duration, warmup
@@ -329,6 +347,7 @@ def bench_backend(backend, binary, load, restarts):
             return body["user"]["id"], body["access_token"]
 
         writer_id, writer = user("writer")
+        crowd = [user(f"crowd{i}")[1] for i in range(32)]
         lister_id, lister = user("lister")
         deep_id, deep = user("deep")
         now = dt.datetime.now(dt.timezone.utc)
@@ -362,6 +381,7 @@ def bench_backend(backend, binary, load, restarts):
             "create_project": (f"{base}/api/v1/projects", [],
                                lua_post("/api/v1/projects", writer, "'{\"name\":\"bench ' .. id .. '\"}'",
                                         unique_key=True)),
+            "create_project_many_users": (f"{base}/api/v1/projects", [], lua_crowd_create(crowd)),
             "replay_project": (f"{base}/api/v1/projects", [],
                                lua_post("/api/v1/projects", writer, "'{\"name\":\"replayed\"}'",
                                         key=f"replay-{os.getpid()}-{backend}")),
@@ -476,8 +496,11 @@ def markdown(res):
         "",
         "## Reading these figures",
         "- `create_project` sends a unique `Idempotency-Key` each time (a claim, the insert, the audit entry and the",
-        "  stored result: two write transactions per request); `replay_project` repeats one key (answered from the",
-        "  stored result). `community_list_anon_304` sends the list's `If-None-Match`.",
+        "  stored result: two write transactions per request), all as one user, whose creates take turns (the",
+        "  `MAX_PROJECTS_PER_USER` check holds the user's row and counts the user's projects, which grow during the",
+        "  run); `create_project_many_users` spreads the same requests over 32 users, which shows the write path",
+        "  without that per-user queue. `replay_project` repeats one key (answered from the stored result).",
+        "  `community_list_anon_304` sends the list's `If-None-Match`.",
         "- `list_projects_deep_offset` is offset mode at page 2,501 (depth 50,000): its cost grows with depth, which",
         "  is why cursor mode exists; the target applies to the cursor page.",
         "- `login` is bound by Argon2id (OWASP parameters) on the blocking pool; `health_during_login` is a 4-connection",

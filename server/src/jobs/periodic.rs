@@ -140,7 +140,7 @@ pub async fn run(state: AppState, instance: String, mut stop: watch::Receiver<bo
     loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
-            _ = stop.changed() => {}
+            changed = stop.changed() => if changed.is_err() { break },
         }
         if *stop.borrow() {
             break;

@@ -77,7 +77,7 @@ impl WorkerPool {
         let queues = self.registry.queues();
         tracing::info!(worker = %self.config.id, ?queues, concurrency = self.config.concurrency, "job workers started");
         let mut tasks = JoinSet::new();
-        let mut failing_since: Option<Instant> = None;
+        let mut failing = false;
         loop {
             // Registered before looking, so a commit between the look and the wait still wakes us.
             let woken = super::wake_signal().notified();
@@ -91,7 +91,7 @@ impl WorkerPool {
             if free > 0 {
                 match self.claim(&queues, free).await {
                     Ok(jobs) => {
-                        if failing_since.take().is_some() {
+                        if std::mem::take(&mut failing) {
                             tracing::info!(worker = %self.config.id, "job queue reachable again");
                         }
                         claimed = jobs.len();
@@ -102,9 +102,9 @@ impl WorkerPool {
                         }
                     }
                     Err(e) => {
-                        if failing_since.is_none() {
+                        if !failing {
                             tracing::warn!(worker = %self.config.id, error = %e, "cannot claim jobs; retrying at every poll");
-                            failing_since = Some(Instant::now());
+                            failing = true;
                         }
                     }
                 }
@@ -116,7 +116,8 @@ impl WorkerPool {
                 _ = &mut woken => {}
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                _ = stop.changed() => {}
+                // A dropped sender means nobody can stop us any more: stop now rather than spin.
+                changed = stop.changed() => if changed.is_err() { break },
             }
         }
         self.drain(tasks).await;

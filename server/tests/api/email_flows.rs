@@ -298,6 +298,15 @@ async fn the_smtp_backend_delivers_to_a_real_smtp_peer() {
             assert!(m.contains("Subject: Confirm your email address"), "{m}");
             assert!(m.contains("verify-email?token="), "{m}");
             assert!(m.contains("text/html"), "{m}");
+            // The job id is the Message-ID, so a receiving server can drop a redelivery after a crash.
+            let job: uuid::Uuid = neoforge::with_db!(&app.state.db, |c| sqlx::query_scalar("SELECT id FROM jobs")
+                .fetch_one(c)
+                .await)
+            .unwrap();
+            assert!(
+                m.contains(&format!("Message-ID: <{}@example.com>", job.simple())),
+                "{m}"
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no message reached the SMTP peer");
