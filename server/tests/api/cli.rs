@@ -25,6 +25,7 @@ fn help_is_available_for_every_command() {
         &["--help"][..],
         &["serve", "--help"],
         &["worker", "--help"],
+        &["healthcheck", "--help"],
         &["migrate", "--help"],
         &["check-config", "--help"],
         &["openapi", "--help"],
@@ -275,4 +276,21 @@ async fn sigterm_turns_ready_503_then_exits_cleanly() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "exit status {exit:?}");
+}
+
+#[tokio::test]
+async fn healthcheck_exits_0_for_a_healthy_instance_and_1_otherwise() {
+    let app = crate::support::TestApp::spawn().await;
+    let port = app.addr.port().to_string();
+    // HOST=0.0.0.0 (the container's listen address) is probed on loopback.
+    // The probe blocks: run it off this test's (single-threaded) runtime, which serves the app.
+    let out =
+        tokio::task::spawn_blocking(move || run(&[("PORT", port.as_str()), ("HOST", "0.0.0.0")], &["healthcheck"]))
+            .await
+            .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let closed = crate::support::free_port().to_string();
+    let out = run(&[("PORT", closed.as_str())], &["healthcheck"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
 }

@@ -108,3 +108,125 @@ fn the_dashboard_uses_exported_metrics_and_covers_the_spec() {
         assert!(all.contains(needed), "the dashboard shows {needed}");
     }
 }
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn yaml(path: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"));
+    // Compose files share settings through `<<` merge keys.
+    value.apply_merge().unwrap();
+    serde_json::to_value(value).unwrap()
+}
+
+#[test]
+fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
+    let compose = yaml("deploy/compose.yaml");
+    let services = compose["services"].as_object().expect("services");
+    for name in [
+        "api",
+        "worker",
+        "proxy",
+        "postgres",
+        "redis",
+        "prometheus",
+        "grafana",
+        "mailpit",
+        "otel-collector",
+    ] {
+        assert!(services.contains_key(name), "service {name}");
+    }
+    for (name, service) in services {
+        let limits = &service["deploy"]["resources"]["limits"];
+        assert!(
+            limits["cpus"].is_string() && limits["memory"].is_string(),
+            "{name} has resource limits"
+        );
+        // Every file or folder a service mounts from the repository exists.
+        for volume in service["volumes"].as_array().into_iter().flatten() {
+            let source = volume.as_str().unwrap().split(':').next().unwrap();
+            if source.starts_with('.') {
+                assert!(
+                    repo("deploy").join(source).exists(),
+                    "{name} mounts {source}, which is missing"
+                );
+            }
+        }
+    }
+    assert_eq!(services["api"]["deploy"]["replicas"], 2);
+    assert_eq!(services["api"]["command"][0], "serve");
+    assert_eq!(services["worker"]["command"][0], "worker");
+    assert_eq!(services["postgres"]["ports"][0], "55432:5432");
+    assert_eq!(services["redis"]["ports"][0], "56379:6379");
+    assert_eq!(services["otel-collector"]["profiles"][0], "otel");
+    let prometheus = services["prometheus"]["volumes"].to_string();
+    assert!(prometheus.contains("../ops/prometheus:/etc/prometheus"), "{prometheus}");
+    let grafana = services["grafana"]["volumes"].to_string();
+    assert!(
+        grafana.contains("../ops/grafana/provisioning:/etc/grafana/provisioning"),
+        "{grafana}"
+    );
+    assert!(
+        grafana.contains("../ops/grafana/dashboards:/var/lib/grafana/dashboards"),
+        "{grafana}"
+    );
+
+    // The instances' environment is a valid configuration for the real parser.
+    for name in ["api", "worker"] {
+        let mut env: std::collections::HashMap<String, String> = services[name]["environment"]
+            .as_object()
+            .expect("environment")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().expect("string values").to_string()))
+            .collect();
+        assert!(
+            env["SECRET_KEY"].starts_with("${SECRET_KEY:?"),
+            "the secret comes from the operator"
+        );
+        env.insert("SECRET_KEY".into(), "a-secret-of-at-least-32-bytes-0123456789".into());
+        let settings = neoforge::config::Settings::from_map(&env).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(settings.redis_url.is_some() && settings.database_url.starts_with("postgres://"));
+        assert_eq!(settings.job_workers, name == "worker", "jobs run in the worker service");
+    }
+}
+
+#[test]
+fn the_image_is_multi_stage_non_root_and_checks_its_health() {
+    let dockerfile = std::fs::read_to_string(repo("deploy/Dockerfile")).unwrap();
+    for stage in ["AS web", "AS deps", "AS build", "AS runtime"] {
+        assert!(dockerfile.contains(stage), "stage {stage}");
+    }
+    assert!(dockerfile.contains("FROM gcr.io/distroless/cc-debian12:nonroot AS runtime"));
+    assert!(dockerfile.contains("USER nonroot:nonroot"));
+    assert!(dockerfile.contains(r#"HEALTHCHECK "#) && dockerfile.contains(r#"neoforge", "healthcheck"]"#));
+    // The dependency layer is built from the manifests alone, before the sources are copied.
+    let deps = dockerfile.find("cargo build --release -p neoforge --locked").unwrap();
+    assert!(deps < dockerfile.find("COPY server server").unwrap());
+    // The toolchain is at least the crate's rust-version.
+    let workspace = std::fs::read_to_string(repo("Cargo.toml")).unwrap();
+    let wanted = regex::Regex::new(r#"rust-version = "([\d.]+)""#)
+        .unwrap()
+        .captures(&workspace)
+        .unwrap()[1]
+        .to_string();
+    assert!(
+        dockerfile.contains(&format!("ARG RUST_VERSION={wanted}")),
+        "rust {wanted}"
+    );
+    for provisioning in [
+        "ops/grafana/provisioning/datasources/prometheus.yml",
+        "ops/grafana/provisioning/dashboards/neoforge.yml",
+    ] {
+        assert_eq!(yaml(provisioning)["apiVersion"], 1, "{provisioning}");
+    }
+    let datasource = yaml("ops/grafana/provisioning/datasources/prometheus.yml");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo("ops/grafana/dashboards/neoforge.json")).unwrap()).unwrap();
+    assert_eq!(
+        datasource["datasources"][0]["uid"], dashboard["panels"][1]["datasource"]["uid"],
+        "the dashboard's data source is the provisioned one"
+    );
+}
