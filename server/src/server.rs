@@ -10,7 +10,9 @@ use crate::{cache::Redis, config::Settings, db, state::AppState};
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pool = db::PoolConfig {
         max_connections: settings.database_max_connections,
-        ..Default::default()
+        // While the database is down, waiting for a connection must end in a 503 before the request
+        // timeout turns it into a 504.
+        acquire_timeout: (settings.request_timeout / 2).min(db::PoolConfig::default().acquire_timeout),
     };
     let database = db::Db::connect(&settings.database_url, &pool).await?;
     let applied = db::migrate::run(&database, db::migrate::embedded(&database)).await?;

@@ -11,6 +11,7 @@ mod community;
 mod csp;
 mod email_flows;
 mod errors;
+mod faults;
 mod jobs;
 mod maintenance;
 mod metrics;
