@@ -34,7 +34,8 @@ async fn app_without_workers(extra: &[(&str, &str)]) -> TestApp {
     TestApp::spawn_with(&overrides).await
 }
 
-fn config(id: &str) -> WorkerConfig {
+/// A pool configuration for tests: fast polls and backoff, a long lease.
+pub fn config(id: &str) -> WorkerConfig {
     WorkerConfig {
         id: id.to_string(),
         concurrency: 4,

@@ -12,7 +12,7 @@ use neoforge::{
     jobs::{
         self, NewJob, Permanent, Registry,
         periodic::{self, Outcome, Task},
-        worker::{WorkerConfig, WorkerPool},
+        worker::WorkerPool,
     },
     with_db,
 };
@@ -33,14 +33,7 @@ async fn app(extra: &[(&str, &str)]) -> TestApp {
 
 /// Runs the email queue while `f` runs (the scheduler stays off).
 async fn with_email_worker<T>(app: &TestApp, f: impl std::future::Future<Output = T>) -> T {
-    let config = WorkerConfig {
-        id: "maintenance-test".into(),
-        concurrency: 2,
-        poll_interval: Duration::from_millis(20),
-        visibility_timeout: Duration::from_secs(30),
-        backoff_base: Duration::from_millis(50),
-        shutdown_timeout: Duration::from_secs(5),
-    };
+    let config = crate::jobs::config("maintenance-test");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pool = tokio::spawn(WorkerPool::new(app.state.clone(), Registry::standard(), config).run(stopped));
     let out = f.await;
@@ -211,14 +204,7 @@ async fn finished_jobs_are_deleted_done_after_7_days_dead_after_30() {
         .with("test", "test.broken", |_, _| async {
             Err(Permanent("broken".into()).into())
         });
-    let config = WorkerConfig {
-        id: "finisher".into(),
-        concurrency: 2,
-        poll_interval: Duration::from_millis(20),
-        visibility_timeout: Duration::from_secs(30),
-        backoff_base: Duration::from_millis(50),
-        shutdown_timeout: Duration::from_secs(5),
-    };
+    let config = crate::jobs::config("finisher");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pool = tokio::spawn(WorkerPool::new(app.state.clone(), registry, config).run(stopped));
     let deadline = Instant::now() + Duration::from_secs(20);
