@@ -68,6 +68,12 @@ pub async fn insert(tx: &mut Tx, job: &NewJob, now: Ts) -> Result<Uuid, sqlx::Er
     Ok(id)
 }
 
+/// The ready jobs of queue `$1` at time `$2`, oldest first, at most `$3` (the claim's subquery). The partial
+/// index `jobs_claim_idx` serves it: finished jobs are never read (`tests/api/plans.rs`).
+pub const PICK_SQL: &str =
+    "SELECT id FROM jobs WHERE queue = $1 AND status IN ('queued', 'running') AND available_at <= $2
+                            ORDER BY available_at, id LIMIT $3";
+
 /// Whether `queue` has a job to claim now (a cheap read, so idle polling never takes the write lock).
 pub async fn has_ready(db: &Db, queue: &str, now: Ts) -> Result<bool, sqlx::Error> {
     let found: Option<Uuid> = with_db!(db, |c| sqlx::query_scalar(
@@ -90,26 +96,24 @@ pub async fn claim(
     lease_until: Ts,
     now: Ts,
 ) -> Result<Vec<Job>, sqlx::Error> {
-    const PICK: &str = "SELECT id FROM jobs WHERE queue = $5 AND status IN ('queued', 'running') AND available_at <= $4
-                        ORDER BY available_at, id LIMIT $6";
     let mut tx = db.begin().await?;
     let lock = match tx.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = $1, locked_by = $2,
-                available_at = $3, updated_at = $4
-         WHERE id IN ({PICK}{lock}) RETURNING {RETURNING}"
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_id = $4, locked_by = $5,
+                available_at = $6, updated_at = $2
+         WHERE id IN ({PICK_SQL}{lock}) RETURNING {RETURNING}"
     );
     let lease = Uuid::now_v7();
     let mut jobs: Vec<Job> = with_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(queue)
+        .bind(now)
+        .bind(limit as i64)
         .bind(lease)
         .bind(worker)
         .bind(lease_until)
-        .bind(now)
-        .bind(queue)
-        .bind(limit as i64)
         .fetch_all(c)
         .await)?;
     tx.commit().await?;

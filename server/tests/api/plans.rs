@@ -1,5 +1,6 @@
 //! Query plans: a cursor page at depth 50,000 of 100,000 rows is an index range scan, like the first page
-//! (no sort of the whole list, no scan of skipped rows), on both databases.
+//! (no sort of the whole list, no scan of skipped rows), and claiming jobs reads only unfinished ones, on
+//! both databases.
 
 use neoforge::{
     bind_args,
@@ -139,4 +140,71 @@ async fn deep_cursor_pages_use_the_index_like_the_first_page() {
     let page: serde_json::Value = res.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 20);
     assert_eq!(page["has_more"], true);
+}
+
+#[tokio::test]
+async fn claiming_reads_only_unfinished_jobs() {
+    let app = TestApp::spawn_with(&[("JOB_WORKERS", "false")]).await;
+    let db = &app.state.db;
+    // 20,000 finished jobs and a few queued ones: claiming must not wade through the finished.
+    let mut tx = db.begin().await.unwrap();
+    let seed = match db {
+        Db::Postgres(_) => {
+            "INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, available_at, created_at,
+                               updated_at, finished_at)
+             SELECT gen_random_uuid(), 'email', 'email.send', '\\x00'::bytea, CASE WHEN i <= 20000 THEN 'done' ELSE 'queued' END,
+                    1, 8, now() - make_interval(secs => i), now(), now(), CASE WHEN i <= 20000 THEN now() END
+             FROM generate_series(1, 20005) AS i"
+        }
+        Db::Sqlite { .. } => {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20005)
+             INSERT INTO jobs (id, queue, kind, payload, status, attempts, max_attempts, available_at, created_at,
+                               updated_at, finished_at)
+             SELECT randomblob(16), 'email', 'email.send', x'00', CASE WHEN i <= 20000 THEN 'done' ELSE 'queued' END,
+                    1, 8, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || i || ' seconds'),
+                    strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'), strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'),
+                    CASE WHEN i <= 20000 THEN strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') END
+             FROM n"
+        }
+    };
+    neoforge::with_tx!(&mut tx, |c| sqlx::query(seed)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    neoforge::with_tx!(&mut tx, |c| sqlx::query("ANALYZE")
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let now = neoforge::db::now();
+    let pick = plan(
+        db,
+        neoforge::jobs::store::PICK_SQL,
+        &[Arg::Text("email".into()), Arg::Time(now), Arg::I64(4)],
+    )
+    .await;
+    let depth = plan(
+        db,
+        "SELECT queue, COUNT(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY queue ORDER BY queue",
+        &[],
+    )
+    .await;
+    for plan in [&pick, &depth] {
+        assert!(plan.contains("jobs_claim_idx"), "the partial index serves it: {plan}");
+        assert!(
+            !plan.contains("Seq Scan") && !plan.contains("SCAN jobs\n") && !plan.ends_with("SCAN jobs"),
+            "{plan}"
+        );
+    }
+    assert_eq!(
+        neoforge::jobs::store::depth(db).await.unwrap(),
+        vec![("email".to_string(), 5)]
+    );
+    let claimed = neoforge::jobs::store::claim(db, "email", "planner", 10, now, now)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 5, "exactly the queued ones");
 }
