@@ -107,8 +107,11 @@ pub struct Settings {
     pub job_concurrency: u32,
     /// How often an idle pool looks for jobs enqueued by other processes (its own wake it at once).
     pub job_poll_interval: Duration,
-    /// How long a claimed job stays invisible to other workers; a worker that vanished loses it after this.
+    /// How long a claim lasts without renewal: a running job's worker renews it, so a job whose worker
+    /// vanished is claimed again after at most this.
     pub job_visibility_timeout: Duration,
+    /// How long one attempt of a job may run before it is stopped and counted as failed.
+    pub job_timeout: Duration,
     /// The first retry delay; each further attempt doubles it (capped at one hour), with jitter.
     pub job_backoff_base: Duration,
     /// Per-task intervals of the periodic maintenance (each defaults to `CLEANUP_INTERVAL`).
@@ -409,6 +412,7 @@ impl Settings {
             job_concurrency: src.parsed("JOB_CONCURRENCY", 4, "a number")?,
             job_poll_interval: src.duration("JOB_POLL_INTERVAL", Duration::from_secs(1))?,
             job_visibility_timeout: src.duration("JOB_VISIBILITY_TIMEOUT", Duration::from_secs(60))?,
+            job_timeout: src.duration("JOB_TIMEOUT", Duration::from_secs(600))?,
             job_backoff_base: src.duration("JOB_BACKOFF_BASE", Duration::from_secs(30))?,
             cleanup_intervals: CleanupIntervals::from_source(&src, cleanup_interval)?,
             audit_retention_days: src.parsed("AUDIT_RETENTION_DAYS", 365, "a number of days")?,
@@ -459,6 +463,7 @@ impl Settings {
             ("CLEANUP_INTERVAL_JOBS", c.jobs),
             ("JOB_POLL_INTERVAL", self.job_poll_interval),
             ("JOB_BACKOFF_BASE", self.job_backoff_base),
+            ("JOB_TIMEOUT", self.job_timeout),
         ] {
             if value.is_zero() {
                 return Err(err(var, "must be longer than 0s"));
@@ -662,6 +667,7 @@ mod tests {
         assert!(s.job_workers);
         assert_eq!((s.job_max_attempts, s.job_concurrency), (8, 4));
         assert_eq!(s.job_visibility_timeout, Duration::from_secs(60));
+        assert_eq!(s.job_timeout, Duration::from_secs(600));
         assert_eq!(s.cleanup_intervals.audit, Duration::from_secs(3600));
         let s = settings(&[
             ("CLEANUP_INTERVAL", "10m"),
@@ -683,6 +689,7 @@ mod tests {
             ("JOB_POLL_INTERVAL", "0s"),
             ("CLEANUP_INTERVAL_TOKENS", "0"),
             ("JOB_BACKOFF_BASE", "soon"),
+            ("JOB_TIMEOUT", "0s"),
         ] {
             assert_eq!(settings(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
         }

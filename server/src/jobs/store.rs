@@ -144,6 +144,21 @@ async fn update_leased(
     Ok(n == 1)
 }
 
+/// Renews the lease of a running job until `until`; false when this worker no longer holds it.
+pub async fn extend_lease(db: &Db, job: &Job, until: Ts, now: Ts) -> Result<bool, sqlx::Error> {
+    // `$3` (no text here) keeps the shared shape of `update_leased`; COALESCE leaves last_error as it is.
+    update_leased(
+        db,
+        "UPDATE jobs SET available_at = $4, updated_at = $5, last_error = COALESCE($3, last_error)
+         WHERE id = $1 AND lease_id = $2 AND status = 'running'",
+        job,
+        None,
+        until,
+        now,
+    )
+    .await
+}
+
 /// Acks a job: `done`.
 pub async fn complete(db: &Db, job: &Job, now: Ts) -> Result<bool, sqlx::Error> {
     update_leased(

@@ -1,7 +1,8 @@
 //! A worker pool: claims ready jobs of its registry's queues and runs up to `JOB_CONCURRENCY` at once.
 //! It wakes when this process commits a job, and polls every `JOB_POLL_INTERVAL` for jobs of other
-//! processes (an idle poll is one indexed read, never a write). On shutdown it stops claiming, lets
-//! running jobs finish for `SHUTDOWN_TIMEOUT`, and hands the rest back to the queue.
+//! processes (an idle poll is one indexed read, never a write). A running job's lease is renewed three
+//! times per `JOB_VISIBILITY_TIMEOUT` until it ends or `JOB_TIMEOUT` stops it. On shutdown the pool stops
+//! claiming, lets running jobs finish for `SHUTDOWN_TIMEOUT`, and hands the rest back to the queue.
 
 use std::{
     collections::HashMap,
@@ -24,6 +25,8 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     pub poll_interval: Duration,
     pub visibility_timeout: Duration,
+    /// How long one attempt may run (its lease is renewed meanwhile).
+    pub run_timeout: Duration,
     pub backoff_base: Duration,
     pub shutdown_timeout: Duration,
 }
@@ -35,14 +38,16 @@ impl WorkerConfig {
             concurrency: s.job_concurrency as usize,
             poll_interval: s.job_poll_interval,
             visibility_timeout: s.job_visibility_timeout,
+            run_timeout: s.job_timeout,
             backoff_base: s.job_backoff_base,
             shutdown_timeout: s.shutdown_timeout,
         }
     }
 
-    /// A handler gets most of the lease: it is stopped before another worker may claim the job.
-    fn run_timeout(&self) -> Duration {
-        self.visibility_timeout.mul_f64(0.8)
+    /// How often a running job's lease is renewed: three times per lease, so one slow renewal never lets
+    /// it lapse.
+    fn heartbeat(&self) -> Duration {
+        self.visibility_timeout / 3
     }
 }
 
@@ -154,10 +159,7 @@ impl WorkerPool {
                     "the last attempt did not finish (its worker stopped)".into(),
                 )))
             } else if let Some(handler) = self.registry.handler(&job.kind) {
-                match tokio::time::timeout(self.config.run_timeout(), handler(self.state.clone(), job.clone())).await {
-                    Ok(result) => result,
-                    Err(_) => Err(anyhow::anyhow!("timed out after {:?}", self.config.run_timeout())),
-                }
+                self.run_leased(&job, handler(self.state.clone(), job.clone())).await
             } else {
                 Err(anyhow::Error::new(Permanent(format!(
                     "no handler for job kind {:?}",
@@ -173,6 +175,37 @@ impl WorkerPool {
         .instrument(span)
         .await;
         self.running.lock().expect("not poisoned").remove(&job.id);
+    }
+
+    /// Runs `work` under `run_timeout`, renewing the job's lease meanwhile. If the lease is lost (the
+    /// database was unreachable for a whole lease and another worker took the job), the run is abandoned
+    /// rather than finished twice.
+    async fn run_leased(
+        &self,
+        job: &Job,
+        work: futures_util::future::BoxFuture<'static, anyhow::Result<()>>,
+    ) -> anyhow::Result<()> {
+        let deadline = tokio::time::sleep(self.config.run_timeout);
+        tokio::pin!(deadline, work);
+        let mut beat = tokio::time::interval(self.config.heartbeat());
+        beat.tick().await; // the first tick is immediate; the claim just set the lease
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = &mut deadline => return Err(anyhow::anyhow!("timed out after {:?}", self.config.run_timeout)),
+                _ = beat.tick() => {
+                    let until = now() + chrono::Duration::from_std(self.config.visibility_timeout).unwrap_or_default();
+                    match store::extend_lease(&self.state.db, job, until, now()).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Err(anyhow::anyhow!("the lease was lost to another worker; this run stopped"));
+                        }
+                        // Transient: the lease still has two thirds to go; the next beat tries again.
+                        Err(e) => tracing::warn!(error = %e, "cannot renew the job's lease"),
+                    }
+                }
+            }
+        }
     }
 
     async fn settle(&self, job: &Job, outcome: anyhow::Result<()>, elapsed_ms: u64) -> Result<(), sqlx::Error> {

@@ -41,6 +41,7 @@ pub fn config(id: &str) -> WorkerConfig {
         concurrency: 4,
         poll_interval: Duration::from_millis(20),
         visibility_timeout: Duration::from_secs(30),
+        run_timeout: Duration::from_secs(30),
         backoff_base: Duration::from_millis(50),
         shutdown_timeout: Duration::from_secs(5),
     }
@@ -375,6 +376,68 @@ async fn a_job_whose_last_attempt_vanished_is_dead() {
     assert_eq!(job.attempts, 2, "claimed once more, and not run");
     assert!(job.last_error.unwrap().contains("did not finish"));
     assert!(app.outbox_to(&user.email).is_empty());
+}
+
+#[tokio::test]
+async fn a_long_job_keeps_its_lease_while_it_runs() {
+    let app = app_without_workers(&[]).await;
+    let runs = Arc::new(AtomicU32::new(0));
+    let registry = || {
+        let runs = runs.clone();
+        Registry::default().with("test", "test.long", move |_state, _job| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2500)).await;
+                Ok(())
+            }
+        })
+    };
+    let mut tx = app.state.db.begin().await.unwrap();
+    let id = jobs::enqueue(&mut tx, &test_job("test", "test.long", b"", 3))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // A one-second lease, renewed every third of a second; a second pool waits to pounce on a lapse.
+    let short = |id: &str| WorkerConfig {
+        visibility_timeout: Duration::from_secs(1),
+        ..config(id)
+    };
+    let (stop_a, a) = run(WorkerPool::new(app.state.clone(), registry(), short("long-a")));
+    let (stop_b, b) = run(WorkerPool::new(app.state.clone(), registry(), short("long-b")));
+    let job = wait_for_status(&app, id, "done").await;
+    stop_a.send(true).unwrap();
+    stop_b.send(true).unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+    assert_eq!(
+        (job.attempts, runs.load(Ordering::SeqCst)),
+        (1, 1),
+        "one run, never taken over"
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_that_runs_too_long_is_stopped_and_counted() {
+    let app = app_without_workers(&[]).await;
+    let registry = Registry::default().with("test", "test.stuck", |_state, _job| async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(())
+    });
+    let mut tx = app.state.db.begin().await.unwrap();
+    let id = jobs::enqueue(&mut tx, &test_job("test", "test.stuck", b"", 1))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let cfg = WorkerConfig {
+        run_timeout: Duration::from_millis(200),
+        ..config("impatient")
+    };
+    let (stop, pool) = run(WorkerPool::new(app.state.clone(), registry, cfg));
+    let job = wait_for_status(&app, id, "dead").await;
+    stop.send(true).unwrap();
+    pool.await.unwrap();
+    assert!(job.last_error.unwrap().contains("timed out after 200ms"));
 }
 
 #[tokio::test]
