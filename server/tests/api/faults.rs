@@ -1,9 +1,12 @@
-//! Dependency faults (spec/ops.md, "Reliability"): PostgreSQL stopped for 10 s under load → clean 503
-//! problems, no request hanging past the request timeout, `/ready` 503, and full recovery without a restart.
+//! Dependency faults (spec/ops.md, "Reliability"):
+//! - PostgreSQL stopped for 10 s under load → clean 503 problems, no request hanging past the request
+//!   timeout, `/ready` 503, and full recovery without a restart;
+//! - Redis stopped → limits fall back to memory, `/ready` says so, nothing else breaks, and the limiter goes
+//!   back to Redis when it returns.
 //!
-//! The test stops a PostgreSQL of its own (a throw-away cluster on a free port), never the shared one the
-//! rest of the suite uses. It runs in the PostgreSQL pass of `make test` (`TEST_DATABASE_URL` set), as root
-//! (the cluster runs as the `postgres` user), where `.ci/run` runs it.
+//! Each test stops a server of its own (a throw-away PostgreSQL cluster, a `redis-server` on a free port),
+//! never the shared ones the rest of the suite uses. The PostgreSQL test runs in the PostgreSQL pass of
+//! `make test` (`TEST_DATABASE_URL` set), as root (the cluster runs as the `postgres` user), as `.ci/run` does.
 
 use std::{
     path::PathBuf,
@@ -243,4 +246,103 @@ async fn postgres_down_for_10_s_gives_503s_then_recovers_without_a_restart() {
         during.iter().any(|(s, _)| s == "503"),
         "the outage was seen: {during:?}"
     );
+}
+
+/// A Redis of this test's own on a free port, stopped and started again at will.
+struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> OwnRedis {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        OwnRedis {
+            port,
+            child: Some(child),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn redis_stopped_falls_back_to_memory_and_comes_back_when_redis_does() {
+    if Command::new("redis-server").arg("--version").output().is_err() {
+        panic!("redis-server is missing (scripts/ensure-services.sh installs it)");
+    }
+    let port = free_port();
+    let mut redis = OwnRedis::start(port);
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let app = crate::support::TestApp::spawn_with(&[
+        ("RATE_LIMITING", "true"),
+        ("RATE_LIMIT_ANON", "1000"),
+        ("REDIS_URL", url.as_str()),
+    ])
+    .await;
+    let ready = |app: &crate::support::TestApp| {
+        let req = app.request(reqwest::Method::GET, "/ready");
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<serde_json::Value>().await.unwrap()["redis"].clone())
+        }
+    };
+    assert_eq!(ready(&app).await, (200, json!("ok")));
+    assert_eq!(app.get("/api/v1/config").await.status(), 200);
+    assert!(!app.state.limiter.is_degraded());
+
+    redis.stop();
+    // Limits move to memory: requests keep working, carry their headers, and /ready says why it is 503.
+    for _ in 0..5 {
+        let res = app.get("/api/v1/config").await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers().contains_key("x-ratelimit-remaining"));
+    }
+    assert!(app.state.limiter.is_degraded());
+    assert_eq!(ready(&app).await, (503, json!("error")));
+    assert_eq!(app.get("/health").await.status(), 200);
+
+    // Redis is back on the same address: the limiter and /ready follow without a restart.
+    let _redis = OwnRedis::start(port);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert_eq!(app.get("/api/v1/config").await.status(), 200);
+        if !app.state.limiter.is_degraded() && ready(&app).await.0 == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the limiter did not return to Redis");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ready(&app).await, (200, json!("ok")));
 }
