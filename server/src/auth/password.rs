@@ -42,7 +42,8 @@ pub fn check_policy(password: &str, email: &str, loc: &[&str]) -> Result<(), Api
 }
 
 /// Argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane) on the blocking pool, at most one hash per
-/// core at a time, so hashing never stalls the async workers and a login flood queues instead.
+/// core but one at a time (at least one), so a login flood queues and always leaves a core to the async
+/// workers: the rest of the API keeps its latency while sign-ins spike.
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
@@ -63,7 +64,7 @@ impl Hasher {
             .expect("argon2 hashes")
             .to_string();
         Self {
-            permits: Arc::new(Semaphore::new(cores)),
+            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
             dummy_hash: Arc::from(dummy),
         }
     }
