@@ -216,11 +216,22 @@ impl From<sqlx::Error> for ApiError {
                     tracing::warn!(error = %e, "database busy");
                     ApiError::unavailable("The database is busy; try again shortly.")
                 }
+                _ if is_going_away(db.as_ref()) => {
+                    tracing::warn!(error = %e, "database unavailable");
+                    ApiError::unavailable("The database is unavailable; try again shortly.")
+                }
                 _ => ApiError::internal(e),
             },
             _ => ApiError::internal(e),
         }
     }
+}
+
+/// PostgreSQL closing or refusing the connection: class 08 (connection exception) and 57P (operator
+/// intervention: `admin_shutdown` when the server is stopped, `crash_shutdown`, `cannot_connect_now` while
+/// it starts). Requests caught by a stop get a 503 like those that follow it, not a 500.
+fn is_going_away(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
 }
 
 /// SQLite `SQLITE_BUSY`/`SQLITE_LOCKED` (and their extended codes) after the busy timeout.

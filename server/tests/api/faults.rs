@@ -141,15 +141,17 @@ async fn postgres_down_for_10_s_gives_503s_then_recovers_without_a_restart() {
     };
     let port = free_port();
     let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("server.log");
     let mut server = binary()
         .arg("serve")
+        .env("LOG_LEVEL", "warn")
         .env("DATABASE_URL", cluster.url())
         .env("DATA_DIR", data.path())
         .env("PORT", port.to_string())
         .env("ADMIN_PASSWORD", "unused admin password")
         .env("RATE_LIMITING", "false")
         .env("REQUEST_TIMEOUT", "5s")
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -239,7 +241,10 @@ async fn postgres_down_for_10_s_gives_503s_then_recovers_without_a_restart() {
         match status.as_str() {
             "200" => {} // answered before the stop took effect
             "503" => assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{during:?}"),
-            other => panic!("during the outage a request got {other} (not 200 or a 503 problem): {during:?}"),
+            other => panic!(
+                "during the outage a request got {other} (not 200 or a 503 problem): {during:?}\nserver log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
         }
     }
     assert!(
@@ -345,4 +350,27 @@ async fn redis_stopped_falls_back_to_memory_and_comes_back_when_redis_does() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(ready(&app).await, (200, json!("ok")));
+}
+
+#[tokio::test]
+async fn a_connection_the_server_terminates_is_a_503_not_a_500() {
+    let db = crate::support::TestDb::new().await;
+    if !db.is_postgres() {
+        return; // SQLite has no server to go away
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    // What a request in flight sees when PostgreSQL is stopped: SQLSTATE 57P01 (admin_shutdown).
+    let err = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|d| d.code()).as_deref(),
+        Some("57P01"),
+        "{err}"
+    );
+    let api: neoforge::error::ApiError = err.into();
+    assert_eq!(api.status.as_u16(), 503);
+    assert_eq!(api.code, "service_unavailable");
+    pool.close().await;
 }
