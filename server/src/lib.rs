@@ -10,6 +10,7 @@ pub mod community;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod demo;
 pub mod email;
 pub mod error;
 pub mod http;

@@ -1,5 +1,5 @@
 //! The `neoforge` command line: serve (default), worker, migrate, check-config, openapi, create-admin,
-//! healthcheck.
+//! seed-demo, backup, healthcheck.
 
 use std::{net::SocketAddr, process::ExitCode};
 
@@ -40,6 +40,15 @@ enum Command {
         /// The password (else `ADMIN_PASSWORD`, else a generated one printed once).
         #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+    },
+    /// Write demo data once (a demo user, projects, tickets, posts, a week of status events) and print the
+    /// demo credentials. Refused in staging and production. Used by `make run DEMO=1`.
+    SeedDemo,
+    /// Write a consistent copy of the SQLite database to PATH (a new file) while the server keeps serving.
+    /// For PostgreSQL use pg_dump (docs/operations.md).
+    Backup {
+        /// The file to write; it must not exist.
+        path: std::path::PathBuf,
     },
 }
 
@@ -83,6 +92,8 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::CreateAdmin { email, password } => create_admin(settings, &email, password.as_deref()).await,
+            Command::SeedDemo => seed_demo(settings).await,
+            Command::Backup { path } => backup(settings, &path).await,
             Command::Openapi | Command::Healthcheck => unreachable!("handled before the runtime starts"),
         }
     });
@@ -180,6 +191,31 @@ async fn create_admin(settings: Settings, email: &str, password: Option<&str>) -
         (neoforge::auth::bootstrap::Outcome::Promoted, _) => println!("{email} is now an administrator"),
     }
     state.db.close().await;
+    Ok(())
+}
+
+async fn backup(settings: Settings, path: &std::path::Path) -> anyhow::Result<()> {
+    // No migrations and no background work: the copy is of the database as it is.
+    let database = db::Db::connect(&settings.database_url, &db::PoolConfig::default()).await?;
+    let copied = db::backup::sqlite_copy(&database, path).await;
+    database.close().await;
+    println!("backup written to {} ({} bytes)", path.display(), copied?);
+    Ok(())
+}
+
+async fn seed_demo(settings: Settings) -> anyhow::Result<()> {
+    let state = server::build_state(settings).await?;
+    let seeded = neoforge::demo::seed(&state).await;
+    state.db.close().await;
+    let what = match seeded? {
+        neoforge::demo::Seeded::Created => "demo data written",
+        neoforge::demo::Seeded::AlreadyPresent => "demo data already present, nothing changed",
+    };
+    println!(
+        "{what}; demo sign-in: {} / {}",
+        neoforge::demo::DEMO_EMAIL,
+        neoforge::demo::DEMO_PASSWORD
+    );
     Ok(())
 }
 

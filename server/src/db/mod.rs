@@ -4,6 +4,7 @@
 //! macros: the same SQL text (`$1` placeholders, `RETURNING`, `ON CONFLICT`) type-checks against
 //! each driver separately, so there is no `sqlx::Any` and no lost types.
 
+pub mod backup;
 pub mod migrate;
 pub mod query;
 

@@ -4,7 +4,7 @@
 
 mod handlers;
 pub mod model;
-mod store;
+pub(crate) mod store;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 

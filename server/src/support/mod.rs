@@ -2,7 +2,7 @@
 
 mod handlers;
 pub mod model;
-mod store;
+pub(crate) mod store;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 

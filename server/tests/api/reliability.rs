@@ -34,16 +34,17 @@ async fn start(db: &TestDb, port: u16) -> std::process::Child {
     start_with(db, port, &[]).await
 }
 
-async fn start_with(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Child {
+pub(crate) async fn start_with(db: &TestDb, port: u16, extra: &[(&str, &str)]) -> std::process::Child {
     let child = binary()
         .arg("serve")
-        .envs(extra.iter().copied())
         .env("DATABASE_URL", &db.url)
         .env("DATA_DIR", db.dir.path())
         .env("PORT", port.to_string())
         .env("ADMIN_PASSWORD", "unused admin password")
         // The load is one user from one IP: the limiter would (rightly) slow it down.
         .env("RATE_LIMITING", "false")
+        // Set last, so a test may override any of the above.
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
