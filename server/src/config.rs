@@ -14,6 +14,16 @@ pub const EXAMPLE_SECRET_KEYS: &[&str] = &[
     "dev-secret-key-change-me-dev-secret-key-change-me",
 ];
 
+/// SHA-256 (hex) of secret keys that were once published and are burned: a development key committed as
+/// `server/data/secret.key` until issue #10 (it is still in the git history). Production refuses them like
+/// the example values. Only the hash is kept, so the value itself is not repeated in the source.
+pub const BURNED_SECRET_KEY_SHA256: &[&str] = &["1c8a9e8221d763f23b42e3ea90f3bf78f87884153a0b6e08e8677143ddf3ea59"];
+
+/// Whether `key` is one of the example values or a burned key: never acceptable in production.
+pub fn is_known_secret_key(key: &str) -> bool {
+    EXAMPLE_SECRET_KEYS.contains(&key) || BURNED_SECRET_KEY_SHA256.contains(&crate::crypto::sha256_hex(key).as_str())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
     Development,
@@ -489,10 +499,10 @@ impl Settings {
         if key.len() < 32 {
             return Err(err("SECRET_KEY", "must be at least 32 bytes in production"));
         }
-        if EXAMPLE_SECRET_KEYS.contains(&key) {
+        if is_known_secret_key(key) {
             return Err(err(
                 "SECRET_KEY",
-                "is an example value from the repository; generate a new one",
+                "is an example or published (burned) value from the repository; generate a new one",
             ));
         }
         if let Some(bad) = self.cors_origins.iter().find(|o| !o.starts_with("https://")) {
@@ -514,7 +524,10 @@ impl Settings {
         }
         let path = self.data_dir.join("secret.key");
         let key = match std::fs::read_to_string(&path) {
-            Ok(existing) if existing.trim().len() >= 32 => existing.trim().to_string(),
+            // A key file holding a published value (the one once committed to the repository) is replaced.
+            Ok(existing) if existing.trim().len() >= 32 && !is_known_secret_key(existing.trim()) => {
+                existing.trim().to_string()
+            }
             _ => {
                 use rand::RngCore;
                 let mut bytes = [0u8; 32];

@@ -12,7 +12,7 @@ use crate::error::{ApiError, FieldError};
 
 /// The built-in list of common passwords (19,640 entries, lowercased), compiled into the binary.
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../data/common-passwords.txt")
+    include_str!("../../assets/common-passwords.txt")
         .lines()
         .map(str::trim)
         .collect()

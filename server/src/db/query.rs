@@ -93,6 +93,15 @@ macro_rules! bind_args {
     }};
 }
 
+/// ` FOR UPDATE` on PostgreSQL, nothing on SQLite (whose single writer with `BEGIN IMMEDIATE` already
+/// holds every other writer off): appended to a `SELECT` that a write in the same transaction depends on.
+pub fn for_update(tx: &super::Tx) -> &'static str {
+    match tx.backend() {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
