@@ -21,6 +21,8 @@ export class NfApp extends NfElement {
   declare page: PageElement | null;
   declare dark: boolean;
   private readonly router = new Router(routes);
+  /** The tab's session, reachable from the page for diagnostics and the browser tests. */
+  readonly auth = auth;
   private first = true;
   private seq = 0;
 
