@@ -51,9 +51,20 @@ export class NfConfirm extends NfElement {
     (this.opener as HTMLElement | null)?.focus?.();
   }
 
+  /** showModal() makes the page inert, but Tab past the last button would leave the document: wrap. */
+  private trap(e: KeyboardEvent) {
+    if (e.key !== 'Tab') return;
+    const buttons = [...this.renderRoot.querySelectorAll<HTMLButtonElement>('dialog button')];
+    if (!buttons.length) return;
+    const i = buttons.indexOf(this.renderRoot.activeElement as HTMLButtonElement);
+    const next = e.shiftKey ? (i <= 0 ? buttons.length - 1 : i - 1) : i === buttons.length - 1 ? 0 : i + 1;
+    e.preventDefault();
+    buttons[next].focus();
+  }
+
   render() {
     const o = this.opts;
-    return html`<dialog aria-labelledby="t" aria-describedby="b" @cancel=${(e: Event) => (e.preventDefault(), this.done(false))}>
+    return html`<dialog aria-labelledby="t" aria-describedby="b" @keydown=${this.trap} @cancel=${(e: Event) => (e.preventDefault(), this.done(false))}>
       ${o
         ? html`<h2 id="t">${o.title}</h2>
             <p id="b">${o.body}</p>

@@ -113,7 +113,7 @@ export class NfAdmin extends NfElement {
         <label for="uq">${msg('Search users by email or name')}</label>
         <input id="uq" type="search" @input=${(e: InputEvent) => this.filter('q', (e.target as HTMLInputElement).value, true)} />
       </div>
-      <div class="table-wrap"><table>
+      <div class="table-wrap" tabindex="0" role="region" aria-label=${msg('Users')}><table>
         <caption class="sr-only">${msg('Users')}</caption>
         <thead><tr><th scope="col">${msg('User')}</th><th scope="col">${msg('State')}</th><th scope="col">${msg('Joined')}</th><th scope="col">${msg('Actions')}</th></tr></thead>
         <tbody>
@@ -179,7 +179,7 @@ export class NfAdmin extends NfElement {
           </select>
         </div>
       </div>
-      <div class="table-wrap"><table>
+      <div class="table-wrap" tabindex="0" role="region" aria-label=${msg('Audit log')}><table>
         <caption class="sr-only">${msg('Audit log')}</caption>
         <thead><tr><th scope="col">${msg('When')}</th><th scope="col">${msg('Action')}</th><th scope="col">${msg('Resource')}</th><th scope="col">${msg('Actor')}</th><th scope="col">${msg('Network')}</th></tr></thead>
         <tbody>

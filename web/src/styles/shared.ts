@@ -24,6 +24,8 @@ export const shared = css`
   .row { display: flex; gap: var(--nf-space-3); align-items: center; flex-wrap: wrap; }
   .spread { justify-content: space-between; }
   .stack > * + * { margin-top: var(--nf-space-4); }
+  ul.row { list-style: none; padding: 0; margin: 0 0 var(--nf-space-4); }
+  .grid > .card { margin-bottom: 0; }
   .grid { display: grid; gap: var(--nf-space-4); grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
 
   button, .button {
@@ -48,7 +50,7 @@ export const shared = css`
     min-height: 2.5rem;
   }
   textarea { min-height: 7rem; resize: vertical; }
-  input[type='checkbox'] { width: auto; min-height: auto; }
+  input[type='checkbox'], input[type='radio'] { width: auto; min-height: auto; margin: 0; }
   input[aria-invalid='true'], textarea[aria-invalid='true'] { border-color: var(--nf-danger); }
   .error { color: var(--nf-danger); font-size: var(--nf-text-sm); margin: 0; }
   .hint { color: var(--nf-muted); font-size: var(--nf-text-sm); margin: 0; }
