@@ -148,6 +148,7 @@ fn cors(origins: &[String]) -> CorsLayer {
                 "ratelimit",
                 "ratelimit-policy",
                 "idempotent-replayed",
+                "idempotent-body-omitted",
             ]));
             v
         })

@@ -83,6 +83,8 @@ pub struct Settings {
     pub rate_limiting: bool,
     pub rate_limit_window: Duration,
     pub rate_limit_auth: u32,
+    /// `POST /auth/refresh` per session and window.
+    pub rate_limit_refresh: u32,
     pub rate_limit_user: u32,
     pub rate_limit_anon: u32,
     /// Prefix of the limiter's Redis keys (instances sharing limits must share it).
@@ -99,6 +101,11 @@ pub struct Settings {
     pub registration_open: bool,
     pub community_require_verified: bool,
     pub max_projects_per_user: u32,
+    /// Support tickets a signed-in user may have (anonymous ones are bounded by the `auth` tier).
+    pub max_tickets_per_user: u32,
+    pub max_posts_per_user: u32,
+    /// Stored `Idempotency-Key` results keep their body only up to this size (see `http/idempotency.rs`).
+    pub idempotency_max_stored_bytes: usize,
     pub admin_email: Option<String>,
     pub admin_password: Option<SecretString>,
     pub email_backend: EmailBackend,
@@ -388,6 +395,7 @@ impl Settings {
             rate_limiting: src.boolean("RATE_LIMITING", true)?,
             rate_limit_window: src.duration("RATE_LIMIT_WINDOW", Duration::from_secs(60))?,
             rate_limit_auth: src.parsed("RATE_LIMIT_AUTH", 10, "a number")?,
+            rate_limit_refresh: src.parsed("RATE_LIMIT_REFRESH", 60, "a number")?,
             rate_limit_user: src.parsed("RATE_LIMIT_USER", 300, "a number")?,
             rate_limit_anon: src.parsed("RATE_LIMIT_ANON", 100, "a number")?,
             rate_limit_redis_prefix: src.string("RATE_LIMIT_REDIS_PREFIX", "neoforge:rl:"),
@@ -403,6 +411,9 @@ impl Settings {
             registration_open: src.boolean("REGISTRATION_OPEN", true)?,
             community_require_verified: src.boolean("COMMUNITY_REQUIRE_VERIFIED", true)?,
             max_projects_per_user: src.parsed("MAX_PROJECTS_PER_USER", 1000, "a number")?,
+            max_tickets_per_user: src.parsed("MAX_TICKETS_PER_USER", 1000, "a number")?,
+            max_posts_per_user: src.parsed("MAX_POSTS_PER_USER", 10_000, "a number")?,
+            idempotency_max_stored_bytes: src.parsed("IDEMPOTENCY_MAX_STORED_BYTES", 65_536, "a number of bytes")?,
             admin_email: src.raw("ADMIN_EMAIL"),
             admin_password: src.raw("ADMIN_PASSWORD").map(SecretString::from),
             email_backend,
@@ -444,6 +455,7 @@ impl Settings {
     fn check_limits(&self) -> Result<(), ConfigError> {
         for (var, limit) in [
             ("RATE_LIMIT_AUTH", self.rate_limit_auth),
+            ("RATE_LIMIT_REFRESH", self.rate_limit_refresh),
             ("RATE_LIMIT_USER", self.rate_limit_user),
             ("RATE_LIMIT_ANON", self.rate_limit_anon),
         ] {

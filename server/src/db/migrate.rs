@@ -32,6 +32,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     2 "accounts",
     3 "resources",
     4 "jobs",
+    5 "login_failures",
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
@@ -40,6 +41,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     2 "accounts",
     3 "resources",
     4 "jobs",
+    5 "login_failures",
 );
 
 /// The migrations of `db`'s backend.

@@ -823,3 +823,91 @@ async fn if_match_is_atomic_under_concurrent_writers_for_every_resource() {
         }
     }
 }
+
+/// Tickets and posts have per-user quotas like projects (409 `quota_exceeded`, nothing stored).
+#[tokio::test]
+async fn tickets_and_posts_have_per_user_quotas() {
+    let app = TestApp::spawn_with(&[
+        ("MAX_TICKETS_PER_USER", "2"),
+        ("MAX_POSTS_PER_USER", "2"),
+        ("COMMUNITY_REQUIRE_VERIFIED", "false"),
+    ])
+    .await;
+    let user = app.register_user().await;
+    let other = app.register_user().await;
+    for (path, body) in [
+        (
+            "/api/v1/support/tickets",
+            json!({"subject": "Help", "message": "please"}),
+        ),
+        ("/api/v1/community/posts", json!({"title": "Hello", "content": "world"})),
+    ] {
+        for _ in 0..2 {
+            let res = app.authed(Method::POST, path, &user).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), 201, "{path}");
+        }
+        let res = app.authed(Method::POST, path, &user).json(&body).send().await.unwrap();
+        assert_problem(res, 409, "quota_exceeded").await;
+        let res = app.authed(Method::POST, path, &other).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{path}: another user has their own quota");
+    }
+    let count: i64 = neoforge::with_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM support_tickets WHERE user_id = $1"
+    )
+    .bind(uuid::Uuid::parse_str(&user.id).unwrap())
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    assert_eq!(count, 2);
+    // Anonymous tickets are not a user's (the `auth` rate-limit tier bounds them).
+    let res = app
+        .post_json(
+            "/api/v1/support/tickets",
+            &json!({"email": user.email, "subject": "Help", "message": "anon"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
+/// A keyed write whose answer is larger than IDEMPOTENCY_MAX_STORED_BYTES still runs exactly once; its
+/// replay says so without the body: 200, `Idempotent-Replayed: true`, `Idempotent-Body-Omitted: true`,
+/// the original `ETag` and `Location`, an empty body. Small answers replay in full.
+#[tokio::test]
+async fn oversized_idempotent_answers_replay_without_their_body() {
+    let app = TestApp::spawn_with(&[("IDEMPOTENCY_MAX_STORED_BYTES", "512")]).await;
+    let user = app.register_user().await;
+    let big = json!({"name": "Big", "description": "x".repeat(2000)});
+    let send = |key: &str, body: &Value| {
+        app.authed(Method::POST, "/api/v1/projects", &user)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+    };
+    let first = send("big", &big).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let (etag, location) = (first.headers()["etag"].clone(), first.headers()["location"].clone());
+    assert!(first.text().await.unwrap().len() > 2000);
+    let replay = send("big", &big).await.unwrap();
+    assert_eq!(replay.status(), 200);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.headers()["idempotent-body-omitted"], "true");
+    assert_eq!(replay.headers()["etag"], etag);
+    assert_eq!(replay.headers()["location"], location);
+    assert_eq!(replay.text().await.unwrap(), "");
+    let stored: Option<String> = neoforge::with_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT response_body FROM idempotency_records WHERE idem_key = 'big'"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    assert_eq!(stored, None, "the large body is not stored");
+    let res = app.authed(Method::GET, "/api/v1/projects", &user).send().await.unwrap();
+    assert_eq!(json(res).await["total"], 1, "created once");
+
+    let small = json!({"name": "Small"});
+    let first = send("small", &small).await.unwrap();
+    let body = first.text().await.unwrap();
+    let replay = send("small", &small).await.unwrap();
+    assert!(replay.headers().get("idempotent-body-omitted").is_none());
+    assert_eq!(replay.text().await.unwrap(), body);
+}
