@@ -56,7 +56,7 @@ export class NfConfirm extends NfElement {
     if (e.key !== 'Tab') return;
     const buttons = [...this.renderRoot.querySelectorAll<HTMLButtonElement>('dialog button')];
     if (!buttons.length) return;
-    const i = buttons.indexOf(this.renderRoot.activeElement as HTMLButtonElement);
+    const i = buttons.indexOf((this.renderRoot as ShadowRoot).activeElement as HTMLButtonElement);
     const next = e.shiftKey ? (i <= 0 ? buttons.length - 1 : i - 1) : i === buttons.length - 1 ? 0 : i + 1;
     e.preventDefault();
     buttons[next].focus();

@@ -1,6 +1,7 @@
 // The back office: users (search, deactivate, make admin), support tickets (filter, change status),
 // the audit log (filters) and status events (post one). One tab per view, in the URL (?tab=).
 import { html } from 'lit';
+import { live } from 'lit/directives/live.js';
 import { msg, str } from '@lit/localize';
 import { NfElement, formValues } from '../components/base';
 import { field } from '../components/field';
@@ -86,6 +87,7 @@ export class NfAdmin extends NfElement {
       toast(msg(str`Ticket "${t.subject}" is now ${ticketStatusLabel(status)}.`));
     } catch (err) {
       fail(err);
+      this.requestUpdate(); // live() puts the select back on the status the server still has
     }
   }
 
@@ -154,7 +156,7 @@ export class NfAdmin extends NfElement {
             <div><a href="/support/${t.id}">${t.subject}</a><br /><span class="small muted">${t.email} · ${fmtDate(t.created_at)}</span></div>
             <div class="field">
               <label class="sr-only" for="st-${t.id}">${msg(str`Status of ticket ${t.subject}`)}</label>
-              <select id="st-${t.id}" @change=${(e: InputEvent) => this.setTicketStatus(t, (e.target as HTMLSelectElement).value)}>
+              <select id="st-${t.id}" .value=${live(t.status)} @change=${(e: InputEvent) => this.setTicketStatus(t, (e.target as HTMLSelectElement).value)}>
                 ${TICKET_STATUSES.map((s) => html`<option value=${s} ?selected=${s === t.status}>${ticketStatusLabel(s)}</option>`)}
               </select>
             </div>

@@ -4,7 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
 import { startServer, ADMIN } from './server.mjs';
-import { launch, context, register, signIn, settled, SHOTS } from './helpers.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, launchPersistent, context, signIn, settled, SHOTS } from './helpers.mjs';
 
 const USER = { name: 'Alan Turing', email: 'alan@example.com', password: 'universal-machine-1936' };
 
@@ -146,6 +149,56 @@ describe('accessibility', () => {
     assert.ok(await opener.evaluate((el) => el.matches(':focus')), 'focus is back on the opener');
     await page.getByRole('heading', { name: 'Enigma' }).waitFor(); // nothing was deleted
     await ctx.close();
+  });
+
+  it('no page scrolls sideways at 360 px', async () => {
+    const problems = [];
+    for (const [who, list] of Object.entries(pages())) {
+      const { ctx, page } = await signedIn(who, { theme: 'light', width: 360, height: 740 });
+      for (const path of list) {
+        await page.goto(`${srv.base}${path}`);
+        await settled(page);
+        const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+        if (scroll > client) problems.push(`${who} ${path}: ${scroll} px wide in a ${client} px viewport`);
+      }
+      await ctx.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('French: pages render translated, <html lang> follows, and axe stays clean', async () => {
+    const ctx = await context(browser, { theme: 'light', violations });
+    await ctx.addInitScript(() => localStorage.setItem('nf-lang', 'fr'));
+    const page = await ctx.newPage();
+    const expected = { '/': 'Votre SaaS, prêt dès le premier jour', '/login': 'Se connecter', '/status': 'État du système', '/community': 'Communauté', '/no-such-page': 'Page introuvable' };
+    for (const [path, heading] of Object.entries(expected)) {
+      await page.goto(`${srv.base}${path}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await settled(page);
+      assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
+      const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+      assert.deepEqual(result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id), [], path);
+    }
+    await page.screenshot({ path: `${SHOTS}fr-404-light-1280.png` });
+    await ctx.close();
+  });
+
+  it('is installable: the manifest and its icons pass the checks of Chromium', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nf-profile-'));
+    const ctx = await launchPersistent(dir);
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${srv.base}/`);
+      await settled(page);
+      const cdp = await ctx.newCDPSession(page);
+      const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+      assert.deepEqual(installabilityErrors, []);
+      const manifest = await (await fetch(`${srv.base}/manifest.webmanifest`)).json();
+      for (const icon of manifest.icons) assert.equal((await fetch(`${srv.base}${icon.src}`)).status, 200, icon.src);
+    } finally {
+      await ctx.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('caused no CSP violation (browser events and the server counter)', async () => {

@@ -7,12 +7,19 @@ import { chromium } from 'playwright-core';
 export const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
 
+const options = {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-default-apps'],
+};
+
 export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-default-apps'],
-  });
+  return chromium.launch(options);
+}
+
+/** A browser profile on disk (installability is never reported for incognito contexts). */
+export function launchPersistent(dir) {
+  return chromium.launchPersistentContext(dir, options);
 }
 
 /** A context whose pages report every securitypolicyviolation (enforced and report-only) into `violations`. */
