@@ -56,6 +56,42 @@ describe('journeys', () => {
     await page.getByText('No projects yet').waitFor();
   });
 
+  it('lists projects with search, sort, "Load more" and infinite scrolling over cursors', async () => {
+    const login = await fetch(`${srv.base}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: USER.email, password: USER.password }),
+    }).then((r) => r.json());
+    for (let i = 1; i <= 45; i++) {
+      const r = await fetch(`${srv.base}/api/v1/projects`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${login.access_token}` },
+        body: JSON.stringify({ name: `Project ${String(i).padStart(2, '0')}` }),
+      });
+      assert.equal(r.status, 201);
+    }
+    await page.goto(`${srv.base}/projects`);
+    const items = page.getByRole('region', { name: 'Your projects' }).getByRole('listitem');
+    await page.getByRole('link', { name: 'Project 45' }).waitFor();
+    assert.equal(await items.count(), 20);
+    // Pressed without scrolling (scrolling would trigger the infinite scroll first).
+    await page.getByRole('button', { name: 'Load more projects' }).evaluate((b) => b.click());
+    await page.getByRole('link', { name: 'Project 06' }).waitFor();
+    assert.equal(await items.count(), 40);
+    // The rest comes by scrolling: the sentinel enters the viewport.
+    await page.getByRole('button', { name: 'Load more projects' }).scrollIntoViewIfNeeded();
+    await page.getByRole('link', { name: 'Project 01' }).waitFor();
+    assert.equal(await items.count(), 45);
+    await page.getByRole('button', { name: 'Load more projects' }).waitFor({ state: 'detached' });
+    await page.getByLabel('Search projects').fill('project 07');
+    await page.waitForFunction(() => true);
+    await page.getByRole('link', { name: 'Project 45' }).waitFor({ state: 'detached' });
+    assert.deepEqual(await items.allTextContents().then((t) => t.map((x) => x.trim().split('\n')[0])), ['Project 07']);
+    await page.getByLabel('Search projects').fill('');
+    await page.getByLabel('Sort by').selectOption({ label: 'Name A–Z' });
+    await page.waitForFunction(() => true);
+    await page.getByRole('link', { name: 'Project 01' }).waitFor();
+    assert.match((await items.first().textContent()).trim(), /^Project 01/);
+  });
+
   it('sends a support ticket and lists it', async () => {
     await page.getByRole('link', { name: 'Support', exact: true }).click();
     await page.getByLabel('Subject').fill('Cannot find the mill');
@@ -153,6 +189,40 @@ describe('journeys', () => {
     await page.getByText('Degraded performance').waitFor();
     await page.goto(`${srv.base}/`);
     await page.getByRole('link', { name: 'Degraded performance' }).waitFor();
+  });
+
+  it('resets a forgotten password through the emailed link, and shows a taken email next to its field', async () => {
+    const bob = { name: 'Bob Babbage', email: 'bob@example.com', password: 'first-password-123' };
+    await page.goto(`${srv.base}/`);
+    await settled(page); // the session restore is over before the header is judged
+    if (await page.getByRole('button', { name: 'Sign out' }).isVisible()) await signOut(page);
+    await page.goto(`${srv.base}/register`);
+    await page.getByLabel('Full name').fill(bob.name);
+    await page.getByLabel('Email').fill(USER.email);
+    await page.getByLabel('Password').fill(bob.password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('An account with this email already exists.').waitFor();
+    assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Email').fill(bob.email);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL('**/projects');
+    await signOut(page);
+
+    await page.getByRole('link', { name: 'Sign in' }).first().click();
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill(bob.email);
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    await page.getByText('If an account uses that address').waitFor();
+    const mail = await srv.email(bob.email, { match: /reset-password\?token=/ });
+    const link = mail.text.match(/https?:\/\/\S+\/reset-password\?token=[\w-]+/)[0];
+    await page.goto(link);
+    await page.getByLabel('New password', { exact: true }).fill('second-password-456');
+    await page.getByLabel('Repeat the new password').fill('second-password-456');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL('**/login');
+    await signIn(page, srv.base, { email: bob.email, password: 'second-password-456' });
+    await page.waitForURL('**/projects');
+    await signOut(page);
   });
 
   it('caused no CSP violation (browser events and the server counter)', async () => {

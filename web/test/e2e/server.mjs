@@ -70,14 +70,14 @@ export async function startServer(extraEnv = {}) {
   }
 
   /** The newest email to `to` (the file outbox holds one JSON file per message); waits for the job queue. */
-  async function email(to, { after = 0, timeout = 15_000 } = {}) {
+  async function email(to, { after = 0, match = null, timeout = 15_000 } = {}) {
     const end = Date.now() + timeout;
     while (Date.now() < end) {
       if (existsSync(outbox)) {
         const mails = readdirSync(outbox)
           .filter((f) => f.endsWith('.json'))
           .map((f) => JSON.parse(readFileSync(join(outbox, f), 'utf8')))
-          .filter((m) => JSON.stringify(m.to ?? m).includes(to));
+          .filter((m) => JSON.stringify(m.to ?? m).includes(to) && (!match || match.test(m.text ?? '')));
         if (mails.length > after) return mails[mails.length - 1];
       }
       await new Promise((r) => setTimeout(r, 200));
