@@ -2,6 +2,7 @@
 // refused refresh. Locks and the BroadcastChannel are injected (happy-dom has neither).
 import { describe, expect, it } from 'vitest';
 import { Auth, localLock, type AuthDeps, type Channel } from '../../src/api/auth';
+import { toRequest } from '../../src/api/writes';
 
 const user = { id: 'u1', email: 'a@example.com', full_name: 'A', is_active: true, is_admin: false, is_verified: true, totp_enabled: false, created_at: '', updated_at: '' };
 
@@ -63,6 +64,22 @@ describe('Auth', () => {
     expect(res.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(s.refreshes).toBe(1);
     expect(s.calls.filter((c) => c.startsWith('GET')).length).toBe(10);
+  });
+
+  it('the retry after a refresh resends the same body, Idempotency-Key and If-Match', async () => {
+    const { s, fetch } = server();
+    const seen: string[] = [];
+    const recording = async (req: Request) => {
+      if (req.method === 'PATCH') seen.push(`${req.headers.get('Idempotency-Key')} ${req.headers.get('If-Match')} ${await req.clone().text()}`);
+      return fetch(req);
+    };
+    const storage = memoryStorage();
+    storage!.setItem('nf-signed-in', '1');
+    const auth = new Auth({ fetch: recording, lock: localLock(), channel: null, storage, now: Date.now });
+    const write = toRequest({ method: 'PATCH', url: `${url}/p1`, body: { name: 'x' }, ifMatch: '"e1"', idempotencyKey: 'key-1' });
+    expect((await auth.fetch(write)).status).toBe(200);
+    expect(s.refreshes).toBe(1);
+    expect(seen).toEqual(['key-1 "e1" {"name":"x"}', 'key-1 "e1" {"name":"x"}']);
   });
 
   it('restores the session from the cookie when this browser signed in before', async () => {
