@@ -96,6 +96,10 @@ pub struct Settings {
     pub public_max_age: Duration,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// A connection's request head must arrive within this (spec §8).
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may idle between requests.
+    pub keep_alive_timeout: Duration,
     pub shutdown_delay: Duration,
     pub shutdown_timeout: Duration,
     pub registration_open: bool,
@@ -406,6 +410,8 @@ impl Settings {
             public_max_age: src.duration("PUBLIC_MAX_AGE", Duration::from_secs(if prod { 15 } else { 5 }))?,
             max_body_bytes,
             request_timeout: src.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
+            header_timeout: src.duration("HEADER_TIMEOUT", Duration::from_secs(10))?,
+            keep_alive_timeout: src.duration("KEEP_ALIVE_TIMEOUT", Duration::from_secs(60))?,
             shutdown_delay: src.duration("SHUTDOWN_DELAY", Duration::ZERO)?,
             shutdown_timeout: src.duration("SHUTDOWN_TIMEOUT", Duration::from_secs(30))?,
             registration_open: src.boolean("REGISTRATION_OPEN", true)?,
@@ -486,6 +492,8 @@ impl Settings {
             ("JOB_POLL_INTERVAL", self.job_poll_interval),
             ("JOB_BACKOFF_BASE", self.job_backoff_base),
             ("JOB_TIMEOUT", self.job_timeout),
+            ("HEADER_TIMEOUT", self.header_timeout),
+            ("KEEP_ALIVE_TIMEOUT", self.keep_alive_timeout),
         ] {
             if value.is_zero() {
                 return Err(err(var, "must be longer than 0s"));

@@ -1,6 +1,6 @@
 //! Start-up and shutdown: build the state (connect, migrate), serve, and stop gracefully.
 
-use std::{future::Future, net::SocketAddr};
+use std::future::Future;
 
 use tokio::net::TcpListener;
 
@@ -48,22 +48,33 @@ pub async fn serve(
         tokio::time::sleep(signal_state.settings.shutdown_delay).await;
         let _ = stop_tx.send(true);
     });
+    let limits = connection::Limits {
+        header: state.settings.header_timeout,
+        idle: state.settings.keep_alive_timeout,
+    };
+    // Every connection task holds a sender; when the last one ends, `recv` returns `None`.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
     let mut stop = stop_rx.clone();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
-        async move {
-            let _ = stop.wait_for(|v| *v).await;
-        },
-    );
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tokio::spawn(connection::serve(stream, peer, app.clone(), limits, stop_rx.clone(), open_tx.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = async { let _ = stop.wait_for(|v| *v).await; } => break,
+        }
+    }
+    drop(listener);
+    drop(open_tx);
     let drain = state.settings.shutdown_timeout;
-    let mut stopped = stop_rx;
-    let server = async move { server.await.map_err(anyhow::Error::from) };
-    tokio::pin!(server);
-    tokio::select! {
-        r = &mut server => r?,
-        _ = async {
-            let _ = stopped.wait_for(|v| *v).await;
-            tokio::time::sleep(drain).await;
-        } => tracing::warn!(timeout = ?drain, "in-flight requests did not finish in time; stopping anyway"),
+    if tokio::time::timeout(drain, open_rx.recv()).await.is_err() {
+        tracing::warn!(timeout = ?drain, "in-flight requests did not finish in time; stopping anyway");
     }
     for task in background {
         let _ = task.await;
@@ -71,6 +82,230 @@ pub async fn serve(
     state.db.close().await;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// One HTTP/1.1 connection with the slow-client rules of spec §8: the request head must arrive within
+/// `HEADER_TIMEOUT` (counted from the connection's start or the first byte of a later request), and a
+/// keep-alive connection may idle between requests for at most `KEEP_ALIVE_TIMEOUT`. A request in flight
+/// is bounded by `REQUEST_TIMEOUT` (the timeout layer) instead.
+///
+/// Why not hyper's own `header_read_timeout`: its clock also runs while a keep-alive connection idles, so
+/// idle connections would be cut at the header deadline (10 s) rather than after 60 s.
+mod connection {
+    use std::{
+        net::SocketAddr,
+        pin::Pin,
+        sync::{Arc, Mutex},
+        task::{Context, Poll},
+        time::Duration,
+    };
+
+    use axum::{Router, extract::ConnectInfo};
+    use hyper_util::rt::TokioIo;
+    use tokio::{
+        io::{AsyncRead, AsyncWrite, ReadBuf},
+        net::TcpStream,
+        time::Instant,
+    };
+    use tower::ServiceExt;
+
+    #[derive(Clone, Copy, Debug)]
+    pub struct Limits {
+        pub header: Duration,
+        pub idle: Duration,
+    }
+
+    impl Limits {
+        /// How often a connection looks at its clock: a quarter of the shorter deadline, at most 1 s.
+        fn check_every(&self) -> Duration {
+            (self.header.min(self.idle) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1))
+        }
+    }
+
+    /// What a connection is doing, for its deadlines.
+    #[derive(Debug)]
+    struct Phase {
+        in_flight: usize,
+        /// Since when the current request head has been arriving (set at accept and by the first byte
+        /// after a response).
+        head_since: Option<Instant>,
+        /// The last activity while no request is in flight.
+        idle_since: Instant,
+    }
+
+    #[derive(Debug)]
+    struct Clock(Mutex<Phase>);
+
+    impl Clock {
+        fn new(now: Instant) -> Self {
+            Clock(Mutex::new(Phase {
+                in_flight: 0,
+                head_since: Some(now),
+                idle_since: now,
+            }))
+        }
+
+        fn phase(&self) -> std::sync::MutexGuard<'_, Phase> {
+            self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        fn read(&self, now: Instant) {
+            let mut p = self.phase();
+            if p.in_flight == 0 && p.head_since.is_none() {
+                p.head_since = Some(now);
+            }
+        }
+
+        fn wrote(&self, now: Instant) {
+            let mut p = self.phase();
+            if p.in_flight == 0 {
+                p.idle_since = now;
+            }
+        }
+
+        /// Why the connection must close now, if it must.
+        fn expired(&self, now: Instant, limits: &Limits) -> Option<&'static str> {
+            let p = self.phase();
+            if p.in_flight > 0 {
+                return None;
+            }
+            match p.head_since {
+                Some(since) if now.duration_since(since) >= limits.header => Some("request head not received in time"),
+                None if now.duration_since(p.idle_since) >= limits.idle => Some("keep-alive connection idle"),
+                _ => None,
+            }
+        }
+    }
+
+    /// Marks a request in flight from the moment its head was parsed until its response is ready.
+    struct InFlight(Arc<Clock>);
+
+    impl InFlight {
+        fn begin(clock: &Arc<Clock>) -> Self {
+            let mut p = clock.phase();
+            p.in_flight += 1;
+            p.head_since = None;
+            drop(p);
+            InFlight(clock.clone())
+        }
+    }
+
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            let mut p = self.0.phase();
+            p.in_flight -= 1;
+            p.idle_since = Instant::now();
+        }
+    }
+
+    /// The socket, reporting reads and writes to the clock.
+    struct Tracked {
+        inner: TcpStream,
+        clock: Arc<Clock>,
+    }
+
+    impl AsyncRead for Tracked {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let before = buf.filled().len();
+            let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+            if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                self.clock.read(Instant::now());
+            }
+            res
+        }
+    }
+
+    impl AsyncWrite for Tracked {
+        fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+            let res = Pin::new(&mut self.inner).poll_write(cx, data);
+            if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+                self.clock.wrote(Instant::now());
+            }
+            res
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+            if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+                self.clock.wrote(Instant::now());
+            }
+            res
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.inner.is_write_vectored()
+        }
+    }
+
+    /// Serves one connection until it ends, breaks a deadline, or shutdown asks it to finish its request.
+    pub async fn serve(
+        stream: TcpStream,
+        peer: SocketAddr,
+        app: Router,
+        limits: Limits,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+        _open: tokio::sync::mpsc::Sender<()>,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let clock = Arc::new(Clock::new(Instant::now()));
+        let io = TokioIo::new(Tracked {
+            inner: stream,
+            clock: clock.clone(),
+        });
+        let service_clock = clock.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            let in_flight = InFlight::begin(&service_clock);
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let app = app.clone();
+            async move {
+                let res = app.oneshot(req).await;
+                drop(in_flight);
+                res
+            }
+        });
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        tokio::pin!(conn);
+        let mut tick = tokio::time::interval(limits.check_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                res = conn.as_mut() => {
+                    if let Err(e) = res {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = tick.tick() => {
+                    if let Some(why) = clock.expired(Instant::now(), &limits) {
+                        // Nothing is in flight: dropping the connection closes the socket.
+                        tracing::debug!(peer = %peer, reason = why, "closing a slow or idle connection");
+                        return;
+                    }
+                }
+                _ = async { let _ = stop.wait_for(|v| *v).await; }, if !stopping => {
+                    stopping = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -663,14 +663,18 @@ async fn aborted_sign_ins_never_exceed_the_hashing_permits() {
     let app = TestApp::spawn().await;
     let user = app.register_user().await;
     let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(15))
+        .timeout(Duration::from_millis(25))
         .build()
         .unwrap();
-    let attempts = (0..24).map(|_| {
-        impatient
+    // Staggered, so that whenever an abandoned sign-in lets go there is a fresh one waiting for a permit.
+    let attempts = (0..32u64).map(|i| {
+        let req = impatient
             .post(app.url("/api/v1/auth/login"))
-            .json(&json!({"email": user.email, "password": "a wrong password"}))
-            .send()
+            .json(&json!({"email": "ghost@example.com", "password": "a wrong password"}));
+        async move {
+            tokio::time::sleep(Duration::from_millis(i * 6)).await;
+            req.send().await
+        }
     });
     let results = futures_util::future::join_all(attempts).await;
     assert!(results.iter().any(|r| r.is_err()), "some sign-ins were abandoned");

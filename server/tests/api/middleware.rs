@@ -215,3 +215,92 @@ async fn large_responses_are_gzip_compressed_on_request() {
     let plain = app.get("/api/v1/openapi.json").await;
     assert!(plain.headers().get("content-encoding").is_none());
 }
+
+/// Reads from `stream` until it is closed (EOF or reset) or `limit` passes; returns what arrived and
+/// whether it was closed.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+/// Slow clients cannot hold connections (spec §8): a request head trickled one line at a time is cut off
+/// after `HEADER_TIMEOUT`, as is a connection that sends nothing; an idle keep-alive connection lives
+/// until `KEEP_ALIVE_TIMEOUT` (not the shorter header deadline), and requests keep working meanwhile.
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_disconnected() {
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(&[("HEADER_TIMEOUT", "1s"), ("KEEP_ALIVE_TIMEOUT", "3s")]).await;
+
+    // A header line every 300 ms: far more than a second in all.
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let started = Instant::now();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let (mut reader, mut writer) = slow.into_split();
+    let trickle = tokio::spawn(async move {
+        for i in 0..30 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if writer.write_all(format!("X-Slow-{i}: 1\r\n").as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let closed = {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 1024];
+        tokio::time::timeout(Duration::from_secs(6), async {
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok()
+    };
+    let elapsed = started.elapsed();
+    trickle.abort();
+    assert!(closed, "a trickled request head is cut off");
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2500),
+        "cut off after {elapsed:?}, HEADER_TIMEOUT is 1 s"
+    );
+
+    // Connected, silent.
+    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(5)).await;
+    assert!(
+        closed && started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Keep-alive: served, then left idle; closed after about 3 s, not after the 1 s header deadline.
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (got, closed) = read_until_closed(&mut idle, Duration::from_secs(8)).await;
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(closed, "an idle keep-alive connection is closed");
+    assert!(
+        elapsed >= Duration::from_millis(2500) && elapsed < Duration::from_millis(5000),
+        "idle connection closed after {elapsed:?}, KEEP_ALIVE_TIMEOUT is 3 s"
+    );
+    // Ordinary clients are unaffected.
+    assert_eq!(app.get("/health").await.status(), 200);
+}
