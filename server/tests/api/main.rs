@@ -18,6 +18,7 @@ mod jobs;
 mod maintenance;
 mod metrics;
 mod middleware;
+mod migrations;
 mod ops_assets;
 mod plans;
 mod projects;
