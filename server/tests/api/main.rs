@@ -15,6 +15,7 @@ mod email_flows;
 mod errors;
 mod faults;
 mod jobs;
+mod jobs_admin;
 mod maintenance;
 mod metrics;
 mod middleware;

@@ -9,10 +9,11 @@ use neoforge::db::{
 
 use crate::support::{TestApp, TestDb};
 
-const CLEANUP_INDEXES: [&str; 3] = [
+const CLEANUP_INDEXES: [&str; 4] = [
     "sessions_expires_idx",
     "sessions_revoked_idx",
     "user_tokens_expires_idx",
+    "jobs_created_idx",
 ];
 
 /// `(name, valid)` of the indexes named `names` in the database's schema.
