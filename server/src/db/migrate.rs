@@ -73,7 +73,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     2 "accounts",
     3 "resources",
     4 "jobs",
-    5 "cleanup_indexes",
+    6 "cleanup_indexes",
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
@@ -82,7 +82,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     2 "accounts",
     3 "resources",
     4 "jobs",
-    5 "cleanup_indexes",
+    6 "cleanup_indexes",
 );
 
 /// The migrations of `db`'s backend.
