@@ -5,7 +5,7 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web test test-rust test-web check openapi smoke bench dev clean
+.PHONY: run release web web-deps test test-rust test-web test-e2e check openapi smoke bench dev clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
 run: web
@@ -19,12 +19,21 @@ release: web
 	$(CARGO) build --release -p neoforge
 	@ls -lh $(TARGET_DIR)/release/$(BIN)
 
-web:
+web: web-deps
 ifneq ($(WEB_PRESENT),)
-	@echo "==> building the web app"
-	cd web && npm ci --no-audit --no-fund && npm run build
+	@echo "==> building the web app (vite build + size budget)"
+	cd web && npm run build
 else
 	@echo "==> no web app in this tree yet; the server serves the API and /docs"
+endif
+
+## npm ci only when package-lock.json changed since the last install.
+web-deps:
+ifneq ($(WEB_PRESENT),)
+	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		echo "==> installing the web app's npm packages (npm ci)"; \
+		cd web && npm ci --no-audit --no-fund; \
+	fi
 endif
 
 ## The whole suite: Rust on SQLite, again on PostgreSQL when TEST_DATABASE_URL is set; web unit tests.
@@ -38,10 +47,23 @@ test-rust:
 		$(CARGO) test --workspace --test api; \
 	fi
 
-test-web:
+test-web: web-deps
 ifneq ($(WEB_PRESENT),)
-	cd web && npm ci --no-audit --no-fund && npm test
+	cd web && npm test
 endif
+
+## Browser tests: playwright-core + Debian's chromium (installed here when missing and root; never a
+## downloaded browser) against the real binary on a temp SQLite database and the file email outbox.
+test-e2e: web
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "==> installing Debian's chromium"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "test-e2e needs /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+	@echo "==> building the server for the browser tests"
+	$(CARGO) build -p neoforge
+	cd web && NEOFORGE_BIN=$(abspath $(TARGET_DIR))/debug/$(BIN) npm run test:e2e
 
 ## Formatting, lints, the committed OpenAPI document and the alert rules (promtool).
 check:
@@ -55,6 +77,11 @@ check:
 	promtool check rules ops/prometheus/alerts.yml
 	promtool test rules ops/prometheus/alerts_test.yml
 	promtool check config ops/prometheus/prometheus.yml
+ifneq ($(WEB_PRESENT),)
+	@echo "==> web: TypeScript types match docs/openapi.json, and tsc --noEmit"
+	$(MAKE) --no-print-directory web-deps
+	cd web && npm run api:check && npm run typecheck
+endif
 
 ## Regenerate docs/openapi.json from the code.
 openapi:
@@ -72,10 +99,12 @@ bench: release
 	scripts/ensure-services.sh
 	python3 bench/run.py --binary $(TARGET_DIR)/release/$(BIN) $(BENCH_ARGS)
 
-## API with reload-free restart, plus the Vite dev server when the web app exists.
-dev:
+## The API on :8000 plus the Vite dev server with reload on http://localhost:5173 (it proxies /api to
+## :8000; PUBLIC_URL points at Vite so email links open the dev app and cookie-mode requests are same-origin).
+dev: web-deps
 ifneq ($(WEB_PRESENT),)
-	(cd web && npm run dev) & $(CARGO) run -p neoforge -- serve
+	@echo "==> open http://localhost:5173 (Vite, reloads on save); the API serves on :8000"
+	trap 'kill 0' EXIT; (cd web && npm run dev) & PUBLIC_URL=http://localhost:5173 $(CARGO) run -p neoforge -- serve
 else
 	$(CARGO) run -p neoforge -- serve
 endif

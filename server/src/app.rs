@@ -149,6 +149,7 @@ fn cors(origins: &[String]) -> CorsLayer {
                 "ratelimit",
                 "ratelimit-policy",
                 "idempotent-replayed",
+                "idempotent-body-omitted",
             ]));
             v
         })

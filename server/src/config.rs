@@ -14,6 +14,16 @@ pub const EXAMPLE_SECRET_KEYS: &[&str] = &[
     "dev-secret-key-change-me-dev-secret-key-change-me",
 ];
 
+/// SHA-256 (hex) of secret keys that were once published and are burned: a development key committed as
+/// `server/data/secret.key` until issue #10 (it is still in the git history). Production refuses them like
+/// the example values. Only the hash is kept, so the value itself is not repeated in the source.
+pub const BURNED_SECRET_KEY_SHA256: &[&str] = &["1c8a9e8221d763f23b42e3ea90f3bf78f87884153a0b6e08e8677143ddf3ea59"];
+
+/// Whether `key` is one of the example values or a burned key: never acceptable in production.
+pub fn is_known_secret_key(key: &str) -> bool {
+    EXAMPLE_SECRET_KEYS.contains(&key) || BURNED_SECRET_KEY_SHA256.contains(&crate::crypto::sha256_hex(key).as_str())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
     Development,
@@ -73,6 +83,8 @@ pub struct Settings {
     pub rate_limiting: bool,
     pub rate_limit_window: Duration,
     pub rate_limit_auth: u32,
+    /// `POST /auth/refresh` per session and window.
+    pub rate_limit_refresh: u32,
     pub rate_limit_user: u32,
     pub rate_limit_anon: u32,
     /// Prefix of the limiter's Redis keys (instances sharing limits must share it).
@@ -89,6 +101,11 @@ pub struct Settings {
     pub registration_open: bool,
     pub community_require_verified: bool,
     pub max_projects_per_user: u32,
+    /// Support tickets a signed-in user may have (anonymous ones are bounded by the `auth` tier).
+    pub max_tickets_per_user: u32,
+    pub max_posts_per_user: u32,
+    /// Stored `Idempotency-Key` results keep their body only up to this size (see `http/idempotency.rs`).
+    pub idempotency_max_stored_bytes: usize,
     pub admin_email: Option<String>,
     pub admin_password: Option<SecretString>,
     pub email_backend: EmailBackend,
@@ -378,6 +395,7 @@ impl Settings {
             rate_limiting: src.boolean("RATE_LIMITING", true)?,
             rate_limit_window: src.duration("RATE_LIMIT_WINDOW", Duration::from_secs(60))?,
             rate_limit_auth: src.parsed("RATE_LIMIT_AUTH", 10, "a number")?,
+            rate_limit_refresh: src.parsed("RATE_LIMIT_REFRESH", 60, "a number")?,
             rate_limit_user: src.parsed("RATE_LIMIT_USER", 300, "a number")?,
             rate_limit_anon: src.parsed("RATE_LIMIT_ANON", 100, "a number")?,
             rate_limit_redis_prefix: src.string("RATE_LIMIT_REDIS_PREFIX", "neoforge:rl:"),
@@ -393,6 +411,9 @@ impl Settings {
             registration_open: src.boolean("REGISTRATION_OPEN", true)?,
             community_require_verified: src.boolean("COMMUNITY_REQUIRE_VERIFIED", true)?,
             max_projects_per_user: src.parsed("MAX_PROJECTS_PER_USER", 1000, "a number")?,
+            max_tickets_per_user: src.parsed("MAX_TICKETS_PER_USER", 1000, "a number")?,
+            max_posts_per_user: src.parsed("MAX_POSTS_PER_USER", 10_000, "a number")?,
+            idempotency_max_stored_bytes: src.parsed("IDEMPOTENCY_MAX_STORED_BYTES", 65_536, "a number of bytes")?,
             admin_email: src.raw("ADMIN_EMAIL"),
             admin_password: src.raw("ADMIN_PASSWORD").map(SecretString::from),
             email_backend,
@@ -434,6 +455,7 @@ impl Settings {
     fn check_limits(&self) -> Result<(), ConfigError> {
         for (var, limit) in [
             ("RATE_LIMIT_AUTH", self.rate_limit_auth),
+            ("RATE_LIMIT_REFRESH", self.rate_limit_refresh),
             ("RATE_LIMIT_USER", self.rate_limit_user),
             ("RATE_LIMIT_ANON", self.rate_limit_anon),
         ] {
@@ -489,10 +511,10 @@ impl Settings {
         if key.len() < 32 {
             return Err(err("SECRET_KEY", "must be at least 32 bytes in production"));
         }
-        if EXAMPLE_SECRET_KEYS.contains(&key) {
+        if is_known_secret_key(key) {
             return Err(err(
                 "SECRET_KEY",
-                "is an example value from the repository; generate a new one",
+                "is an example or published (burned) value from the repository; generate a new one",
             ));
         }
         if let Some(bad) = self.cors_origins.iter().find(|o| !o.starts_with("https://")) {
@@ -514,7 +536,10 @@ impl Settings {
         }
         let path = self.data_dir.join("secret.key");
         let key = match std::fs::read_to_string(&path) {
-            Ok(existing) if existing.trim().len() >= 32 => existing.trim().to_string(),
+            // A key file holding a published value (the one once committed to the repository) is replaced.
+            Ok(existing) if existing.trim().len() >= 32 && !is_known_secret_key(existing.trim()) => {
+                existing.trim().to_string()
+            }
             _ => {
                 use rand::RngCore;
                 let mut bytes = [0u8; 32];

@@ -214,7 +214,13 @@ async fn create_admin(settings: Settings, email: &str, password: Option<&str>) -
             println!("created administrator {email}; password (shown once): {pw}")
         }
         (neoforge::auth::bootstrap::Outcome::Created, None) => println!("created administrator {email}"),
-        (neoforge::auth::bootstrap::Outcome::Promoted, _) => println!("{email} is now an administrator"),
+        (_, Some(pw)) => {
+            println!("{email} is now an administrator; its sessions and 2FA were reset; password (shown once): {pw}")
+        }
+        (neoforge::auth::bootstrap::Outcome::PromotedAndReset, None) => {
+            println!("{email} is now an administrator; its sessions and 2FA were reset (password as given)")
+        }
+        (neoforge::auth::bootstrap::Outcome::Promoted, None) => println!("{email} is now an administrator"),
     }
     state.db.close().await;
     Ok(())

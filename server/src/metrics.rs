@@ -24,6 +24,11 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
         "Requests refused with 429 by the rate limiter, by tier and matched route.",
     ),
     (
+        "password_hashes_running",
+        "gauge",
+        "Argon2 hashes running now on the blocking pool (never more than the hashing permits).",
+    ),
+    (
         "security_threat_blocks_total",
         "counter",
         "Requests refused with 403 by the threat guard, by reason.",

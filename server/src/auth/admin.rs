@@ -11,7 +11,7 @@ use serde_json::json;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::{model::*, store};
+use super::{model::*, service, store};
 use crate::{
     audit::{self, Entry},
     db::{now, query::Filter},
@@ -69,13 +69,17 @@ pub async fn list_users(
     Ok(listing.respond(&headers, &uri, fetched, |u| UserOut::from(u)))
 }
 
-/// Activate/deactivate a user or change their admin flag. Administrators cannot demote or deactivate themselves.
+/// Activate/deactivate a user or change their admin flag. Deactivating revokes every session of the user.
+/// Administrators cannot demote or deactivate themselves, and the last active administrator cannot be
+/// demoted or deactivated by anyone.
 #[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", request_body = AdminUserUpdateIn,
     params(("id" = Uuid, Path, description = "User id")), security(("bearer" = [])),
     responses((status = 200, description = "Updated", body = UserOut),
         (status = 403, description = "Not an administrator", body = Problem),
         (status = 404, description = "No such user", body = Problem),
-        (status = 409, description = "cannot_modify_self", body = Problem)))]
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 409, description = "cannot_modify_self, or last_admin: the last active administrator", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem)))]
 pub async fn update_user(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -88,16 +92,31 @@ pub async fn update_user(
             "You cannot deactivate or demote yourself.",
         ));
     }
+    let now = now();
     let mut tx = state.db.begin().await?;
-    let Some(user) = store::admin_update(&mut tx, id, body.is_active, body.is_admin, now()).await? else {
+    let Some(before) = store::user_by_id_tx(&mut tx, id).await? else {
         tx.rollback().await?;
         return Err(ApiError::not_found("user"));
+    };
+    let stops_being_admin = before.is_admin && (body.is_active == Some(false) || body.is_admin == Some(false));
+    if stops_being_admin && let Err(e) = service::ensure_not_last_admin(&mut tx, id).await {
+        tx.rollback().await?;
+        return Err(e);
+    }
+    let Some(user) = store::admin_update(&mut tx, id, body.is_active, body.is_admin, now).await? else {
+        tx.rollback().await?;
+        return Err(ApiError::not_found("user"));
+    };
+    // A deactivated user is signed out everywhere at once; reactivating brings no session back.
+    let revoked = match body.is_active {
+        Some(false) => store::revoke_all(&mut tx, id, "deactivated", None, now).await?,
+        _ => 0,
     };
     audit::record(
         &mut tx,
         Entry::new("admin.user_update", Some(admin.user.id))
             .resource("user", id)
-            .meta(json!({"is_active": body.is_active, "is_admin": body.is_admin})),
+            .meta(json!({"is_active": body.is_active, "is_admin": body.is_admin, "revoked_count": revoked})),
     )
     .await?;
     tx.commit().await?;

@@ -12,11 +12,20 @@ pub const DEFAULT_ADMIN_EMAIL: &str = "admin@localhost";
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Created,
+    /// An existing account was promoted as it was (verified, and the operator supplied its new password).
     Promoted,
+    /// An existing account was promoted and taken over: it was not verified, or the operator supplied no
+    /// password, so whoever registered it may not be the operator. Its sessions were revoked, its 2FA
+    /// turned off and its password replaced.
+    PromotedAndReset,
 }
 
-/// Creates `email` as a verified administrator, or promotes the existing account (setting the password
-/// when one is given).
+/// Creates `email` as a verified administrator, or promotes the existing account. Returns the generated
+/// password (to print once) when the operator supplied none.
+///
+/// An account is never promoted with credentials the operator does not know (spec §1.3): promoting one
+/// that is not verified, or without a supplied password, revokes its sessions, disables its 2FA and sets
+/// the new password (the supplied one, else a generated one).
 pub async fn create_admin(
     state: &AppState,
     email: &str,
@@ -41,11 +50,27 @@ pub async fn create_admin(
     let mut tx = state.db.begin().await?;
     let outcome = match store::user_by_email(&state.db, email.as_str()).await? {
         Some(user) => {
+            let take_over = user.email_verified_at.is_none() || generated.is_some();
             store::admin_update(&mut tx, user.id, Some(true), Some(true), now).await?;
-            if generated.is_none() {
-                store::set_password(&mut tx, user.id, &hash, now).await?;
+            store::set_password(&mut tx, user.id, &hash, now).await?;
+            store::mark_verified(&mut tx, user.id, now).await?;
+            let mut revoked = 0;
+            if take_over {
+                revoked = store::revoke_all(&mut tx, user.id, "admin_promotion", None, now).await?;
+                store::disable_totp(&mut tx, user.id, now).await?;
             }
-            Outcome::Promoted
+            crate::audit::record(
+                &mut tx,
+                crate::audit::Entry::new("admin.user_update", None)
+                    .resource("user", user.id)
+                    .meta(serde_json::json!({"is_admin": true, "via": "create-admin", "reset": take_over, "revoked_count": revoked})),
+            )
+            .await?;
+            if take_over {
+                Outcome::PromotedAndReset
+            } else {
+                Outcome::Promoted
+            }
         }
         None => {
             let new = store::NewUser {
@@ -60,8 +85,7 @@ pub async fn create_admin(
         }
     };
     tx.commit().await?;
-    let shown = (outcome == Outcome::Created).then_some(generated).flatten();
-    Ok((outcome, shown))
+    Ok((outcome, generated))
 }
 
 /// On first start (no administrator yet) creates one and prints a generated password once.
@@ -79,12 +103,17 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
         .admin_password
         .as_ref()
         .map(|p| p.expose_secret().to_string());
-    let (_, generated) = create_admin(state, &email, password.as_deref()).await?;
+    let (outcome, generated) = create_admin(state, &email, password.as_deref()).await?;
+    let what = match outcome {
+        Outcome::Created => "created the administrator",
+        Outcome::Promoted => "promoted the existing account",
+        Outcome::PromotedAndReset => "promoted the existing account (its sessions, 2FA and password were reset)",
+    };
     match generated {
         Some(pw) => println!(
-            "\n  First start: created the administrator {email}\n  Password (shown once): {pw}\n  Sign in and change it in Settings.\n"
+            "\n  First start: {what} {email}\n  Password (shown once): {pw}\n  Sign in and change it in Settings.\n"
         ),
-        None => println!("First start: created the administrator {email} (password from ADMIN_PASSWORD)"),
+        None => println!("First start: {what} {email} (password from ADMIN_PASSWORD)"),
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ fn session_not_found() -> ApiError {
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn,
     responses(
         (status = 201, description = "Account created and signed in", body = TokenOut),
-        (status = 403, description = "Registration is closed", body = Problem),
+        (status = 403, description = "registration_closed, or csrf_rejected: cookie mode from another origin", body = Problem),
         (status = 409, description = "Email taken", body = Problem),
         (status = 422, description = "Invalid input", body = Problem)))]
 pub async fn register(
@@ -93,6 +93,9 @@ pub async fn register(
     let (Some(email), Some(full_name), true) = (email, full_name, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
+    if body.refresh_in == Some(RefreshIn::Cookie) {
+        service::check_same_origin(&state, &headers)?;
+    }
     let hash = state.hasher.hash(&body.password).await?;
     let origin = Origin::new(&headers, ip);
     let device_name = origin.device_name(body.device_name.as_deref());
@@ -137,6 +140,11 @@ struct Credentials {
 
 async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<Response> {
     let email = c.email.trim().to_lowercase();
+    let lockout = service::lockout_key(&email);
+    // A locked account answers 429 before any hashing: a correct password does not sign in either.
+    if let Some(retry_after) = service::account_locked(&state, &lockout, now()).await? {
+        return Err(service::account_locked_error(retry_after));
+    }
     let user = store::user_by_email(&state.db, &email).await?;
     let verified = state
         .hasher
@@ -151,6 +159,7 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
                 Some(_) => "wrong_password",
             };
             let mut tx = state.db.begin().await?;
+            service::count_login_failure(&mut tx, &lockout, now()).await?;
             audit::record(
                 &mut tx,
                 Entry::new("auth.login_failed", None).meta(json!({"reason": reason})),
@@ -175,6 +184,7 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
         if !service::check_second_factor(&state, &mut tx, &user, code).await? {
             tx.rollback().await?;
             let mut tx = state.db.begin().await?;
+            service::count_login_failure(&mut tx, &lockout, now).await?;
             audit::record(
                 &mut tx,
                 Entry::new("auth.login_failed", None)
@@ -189,6 +199,7 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
     let device_name = origin.device_name(c.device_name.as_deref());
     let known_device = store::has_session_from_device(&mut tx, user.id, &device_name).await?;
     let (session, refresh) = service::create_session(&state, &mut tx, &user, &origin, &device_name, now).await?;
+    store::clear_login_failures(&mut tx, &lockout).await?;
     audit::record(
         &mut tx,
         Entry::new("auth.login", Some(user.id)).resource("session", session.id),
@@ -215,7 +226,12 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
     responses(
         (status = 200, description = "Signed in", body = TokenOut),
         (status = 400, description = "Unsupported grant type", body = Problem),
-        (status = 401, description = "Invalid credentials, or a second factor is required or wrong", body = Problem)))]
+        (status = 401, description = "Invalid credentials, or a second factor is required or wrong", body = Problem),
+        (status = 403, description = "csrf_rejected: cookie mode from another origin", body = Problem),
+        (status = 413, description = "payload_too_large", body = Problem),
+        (status = 415, description = "unsupported_media_type", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 429, description = "rate_limited: too many sign-ins from this address, or too many failures for this account", body = Problem)))]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -229,6 +245,9 @@ pub async fn token(
             "unsupported_grant_type",
             "Only grant_type=password is supported.",
         ));
+    }
+    if form.refresh_in == Some(RefreshIn::Cookie) {
+        service::check_same_origin(&state, &headers)?;
     }
     let creds = Credentials {
         email: form.username,
@@ -244,13 +263,20 @@ pub async fn token(
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
     responses(
         (status = 200, description = "Signed in", body = TokenOut),
-        (status = 401, description = "Invalid credentials, or a second factor is required or wrong", body = Problem)))]
+        (status = 401, description = "Invalid credentials, or a second factor is required or wrong", body = Problem),
+        (status = 403, description = "csrf_rejected: cookie mode from another origin", body = Problem),
+        (status = 413, description = "payload_too_large", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 429, description = "rate_limited: too many sign-ins from this address, or too many failures for this account", body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> ApiResult<Response> {
+    if body.refresh_in == Some(RefreshIn::Cookie) {
+        service::check_same_origin(&state, &headers)?;
+    }
     let creds = Credentials {
         email: body.email,
         password: body.password,
@@ -265,7 +291,9 @@ pub async fn login(
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = Option<RefreshInBody>,
     responses(
         (status = 200, description = "New tokens", body = TokenOut),
-        (status = 401, description = "invalid_refresh_token or refresh_token_reused", body = Problem)))]
+        (status = 401, description = "invalid_refresh_token or refresh_token_reused", body = Problem),
+        (status = 403, description = "csrf_rejected: the cookie was sent from another origin", body = Problem),
+        (status = 429, description = "rate_limited (`refresh` tier per session; unknown tokens: the `auth` tier per IP)", body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -278,6 +306,10 @@ pub async fn refresh(
         (_, Some(RefreshIn::Cookie)) | (None, _) => RefreshIn::Cookie,
         (Some(_), _) => RefreshIn::Body,
     };
+    // Cookie mode: the token comes from the cookie, or the new one goes into it.
+    if mode == RefreshIn::Cookie {
+        service::check_same_origin(&state, &headers)?;
+    }
     let token = from_body
         .or_else(|| service::cookie_token(&headers))
         .ok_or_else(invalid_refresh)?;
@@ -365,17 +397,25 @@ pub async fn refresh(
     responses(
         (status = 204, description = "Signed out"),
         (status = 400, description = "The refresh token is not one of the caller's live sessions", body = Problem),
-        (status = 401, description = "Not signed in", body = Problem)))]
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 403, description = "csrf_rejected: the cookie was sent from another origin", body = Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
     auth: AuthUser,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<LogoutIn>,
 ) -> ApiResult<Response> {
-    let token = body
-        .and_then(|b| b.refresh_token)
-        .filter(|t| !t.is_empty())
-        .or_else(|| service::cookie_token(&headers));
+    let from_body = body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty());
+    let token = match from_body {
+        Some(t) => Some(t),
+        None => {
+            let cookie = service::cookie_token(&headers);
+            if cookie.is_some() {
+                service::check_same_origin(&state, &headers)?;
+            }
+            cookie
+        }
+    };
     let now = now();
     let mut tx = state.db.begin().await?;
     let session_id = match token {
@@ -674,11 +714,27 @@ pub async fn password_reset_confirm(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Start 2FA setup: a new secret to scan; pending until enabled with a code.
-#[utoipa::path(post, path = "/auth/2fa/setup", tag = "auth", security(("bearer" = [])),
+/// Start 2FA setup (the account password confirms it): a new secret to scan; pending until enabled with a code.
+#[utoipa::path(post, path = "/auth/2fa/setup", tag = "auth", request_body = PasswordIn, security(("bearer" = [])),
     responses((status = 200, description = "Secret and otpauth URI", body = TotpSetupOut),
-        (status = 409, description = "totp_already_enabled", body = Problem)))]
-pub async fn totp_setup(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<TotpSetupOut>> {
+        (status = 400, description = "invalid_credentials: the password is wrong", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 409, description = "totp_already_enabled", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 429, description = "rate_limited", body = Problem)))]
+pub async fn totp_setup(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<PasswordIn>,
+) -> ApiResult<Json<TotpSetupOut>> {
+    // Whoever holds only a leaked access token must not bind their own authenticator to the account.
+    if !state
+        .hasher
+        .verify(&body.password, Some(&auth.user.password_hash))
+        .await
+    {
+        return Err(service::wrong_password());
+    }
     if auth.user.totp_secret.is_some() {
         return Err(ApiError::conflict(
             "totp_already_enabled",

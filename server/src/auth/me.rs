@@ -12,9 +12,7 @@ use crate::{
     state::AppState,
 };
 
-fn wrong_password() -> ApiError {
-    ApiError::bad_request("invalid_credentials", "The password is incorrect.")
-}
+use service::wrong_password;
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
@@ -25,11 +23,14 @@ pub async fn get_me(auth: AuthUser, headers: axum::http::HeaderMap) -> axum::res
     crate::http::conditional::json_with_etag(&headers, StatusCode::OK, &UserOut::from(&auth.user))
 }
 
-/// Change name or email. A new email must be verified again.
+/// Change name or email. A new email needs `current_password`, must be verified again, is announced to the
+/// old address and voids outstanding password-reset links.
 #[utoipa::path(patch, path = "/users/me", tag = "users", request_body = UpdateMeIn, security(("bearer" = [])),
     responses((status = 200, description = "Updated", body = UserOut),
+        (status = 400, description = "invalid_credentials: `current_password` is wrong", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
         (status = 409, description = "email_taken", body = Problem),
-        (status = 422, description = "Invalid input", body = Problem)))]
+        (status = 422, description = "Invalid input, or a new email without `current_password`", body = Problem)))]
 pub async fn update_me(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -57,6 +58,19 @@ pub async fn update_me(
         return Err(ApiError::validation(errors));
     };
     let email_changed = email != auth.user.email;
+    // A leaked access token alone must not be able to move the account to another address (spec §1.3).
+    if email_changed {
+        let Some(current) = body.current_password.as_deref() else {
+            return Err(ApiError::validation(vec![FieldError::new(
+                &["body", "current_password"],
+                "is required to change the email address",
+                "missing",
+            )]));
+        };
+        if !state.hasher.verify(current, Some(&auth.user.password_hash)).await {
+            return Err(wrong_password());
+        }
+    }
     let mut fields = Vec::new();
     if full_name != auth.user.full_name {
         fields.push("full_name");
@@ -77,6 +91,9 @@ pub async fn update_me(
         .map_err(service::email_taken)?;
     if email_changed {
         service::verification_email(&state, &mut tx, &user, &user.email, false, now).await?;
+        store::void_reset_tokens(&mut tx, user.id, now).await?;
+        let notice = crate::email::templates::email_changed(&auth.user.email, &user.full_name, &user.email);
+        crate::jobs::email::enqueue(&state, &mut tx, &notice).await?;
     }
     audit::record(
         &mut tx,
@@ -129,7 +146,10 @@ pub async fn change_password(
 /// Delete the account with its sessions, projects and posts (support tickets stay, without the user).
 #[utoipa::path(delete, path = "/users/me", tag = "users", request_body = DeleteMeIn, security(("bearer" = [])),
     responses((status = 204, description = "Deleted"),
-        (status = 400, description = "invalid_credentials", body = Problem)))]
+        (status = 400, description = "invalid_credentials", body = Problem),
+        (status = 401, description = "Not signed in", body = Problem),
+        (status = 409, description = "last_admin: the last active administrator cannot be deleted", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem)))]
 pub async fn delete_me(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -143,6 +163,12 @@ pub async fn delete_me(
         return Err(wrong_password());
     }
     let mut tx = state.db.begin().await?;
+    if auth.user.is_admin
+        && let Err(e) = service::ensure_not_last_admin(&mut tx, auth.user.id).await
+    {
+        tx.rollback().await?;
+        return Err(e);
+    }
     audit::record(
         &mut tx,
         Entry::new("user.deleted", Some(auth.user.id)).resource("user", auth.user.id),

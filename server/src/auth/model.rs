@@ -195,6 +195,14 @@ pub struct RecoveryCodesOut {
 pub struct UpdateMeIn {
     pub full_name: Option<String>,
     pub email: Option<String>,
+    /// Required when `email` changes.
+    pub current_password: Option<String>,
+}
+
+/// A signed-in user's password, confirming a sensitive step (2FA setup).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordIn {
+    pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

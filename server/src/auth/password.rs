@@ -2,7 +2,10 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, LazyLock},
+    sync::{
+        Arc, LazyLock,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
@@ -12,7 +15,7 @@ use crate::error::{ApiError, FieldError};
 
 /// The built-in list of common passwords (19,640 entries, lowercased), compiled into the binary.
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../data/common-passwords.txt")
+    include_str!("../../assets/common-passwords.txt")
         .lines()
         .map(str::trim)
         .collect()
@@ -44,10 +47,17 @@ pub fn check_policy(password: &str, email: &str, loc: &[&str]) -> Result<(), Api
 /// Argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane) on the blocking pool, at most one hash per
 /// core but one at a time (at least one), so a login flood queues and always leaves a core to the async
 /// workers: the rest of the API keeps its latency while sign-ins spike.
+///
+/// The permit travels into the blocking closure and is released only when the hash ends: a request
+/// cancelled mid-hash (client gone, request timeout) no longer frees its permit while its hash still runs,
+/// so aborted sign-ins cannot pile up parallel hashes.
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    limit: usize,
     dummy_hash: Arc<str>,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
 }
 
 impl Default for Hasher {
@@ -63,41 +73,74 @@ impl Hasher {
             .hash_password(b"dummy password for unknown accounts")
             .expect("argon2 hashes")
             .to_string();
+        let limit = cores.saturating_sub(1).max(1);
         Self {
-            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            permits: Arc::new(Semaphore::new(limit)),
+            limit,
             dummy_hash: Arc::from(dummy),
+            running: Arc::new(AtomicUsize::new(0)),
+            peak: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        let password = password.to_string();
+    /// How many hashes may run at once.
+    pub fn permits(&self) -> usize {
+        self.limit
+    }
+
+    /// The most hashes that ever ran at once in this process (also the `password_hashes_running` gauge now).
+    pub fn peak_running(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+
+    /// Hashes running now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Runs `work` on the blocking pool holding a permit for exactly as long as it runs.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(ApiError::internal)?;
+        let (running, peak) = (self.running.clone(), self.peak.clone());
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            metrics::gauge!("password_hashes_running").increment(1.0);
+            let out = work();
+            running.fetch_sub(1, Ordering::SeqCst);
+            metrics::gauge!("password_hashes_running").decrement(1.0);
+            out
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let password = password.to_string();
+        self.run(move || {
             Argon2::default()
                 .hash_password(password.as_bytes())
                 .map(|h| h.to_string())
         })
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .map_err(ApiError::internal)
     }
 
     /// Verifies `password` against `hash`; with no hash (unknown account) it verifies against a dummy
     /// hash so the answer takes the same time, and returns false.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
         let known = hash.is_some();
         let hash = hash.map(str::to_string).unwrap_or_else(|| self.dummy_hash.to_string());
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false);
+        let ok = self
+            .run(move || {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await
+            .unwrap_or(false);
         ok && known
     }
 }

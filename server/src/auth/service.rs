@@ -23,6 +23,10 @@ pub const COOKIE_PATH: &str = "/api/v1/auth";
 pub const VERIFY_TTL_HOURS: i64 = 24;
 pub const RESET_TTL_HOURS: i64 = 1;
 pub const EMAIL_THROTTLE_MINUTES: i64 = 5;
+/// Failed sign-ins for one email (from any number of addresses) that lock it for the rest of the window.
+pub const LOCKOUT_FAILURES: i64 = 10;
+/// The per-account failure window, from its first failure.
+pub const LOCKOUT_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Where a request came from, for the session record.
 #[derive(Debug, Clone)]
@@ -240,4 +244,87 @@ pub fn email_taken(e: sqlx::Error) -> ApiError {
 
 pub fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "The email or password is incorrect.")
+}
+
+/// Refuses (409 `last_admin`) a change that would leave no active administrator: `user_id` stops being one
+/// (deactivated, demoted or deleted). Locks the administrators first, so concurrent demotions cannot both
+/// pass (spec §1.3).
+pub async fn ensure_not_last_admin(tx: &mut Tx, user_id: Uuid) -> Result<(), ApiError> {
+    let admins = store::lock_active_admins(tx).await?;
+    if admins.contains(&user_id) && admins.iter().all(|id| *id == user_id) {
+        return Err(ApiError::conflict(
+            "last_admin",
+            "This is the last active administrator: promote another account first.",
+        ));
+    }
+    Ok(())
+}
+
+/// 400 `invalid_credentials` for a wrong current password on a signed-in user's sensitive change.
+pub fn wrong_password() -> ApiError {
+    ApiError::bad_request("invalid_credentials", "The password is incorrect.")
+}
+
+/// The key of an email's failure count: a hash, so no address is stored in clear.
+pub fn lockout_key(email: &str) -> String {
+    sha256_hex(&format!("login-failures:{}", email.trim().to_lowercase()))
+}
+
+/// 429 `rate_limited` while the account is locked: `Some(retry_after)` after `LOCKOUT_FAILURES` failures
+/// within the current window (spec §1.3); even a correct password does not sign in until it passes.
+pub async fn account_locked(state: &AppState, key: &str, now: DateTime<Utc>) -> Result<Option<u64>, ApiError> {
+    let Some((failures, started)) = store::login_failures(&state.db, key).await? else {
+        return Ok(None);
+    };
+    let ends = started + Duration::from_std(LOCKOUT_WINDOW).unwrap_or_default();
+    if failures < LOCKOUT_FAILURES || ends <= now {
+        return Ok(None);
+    }
+    Ok(Some(
+        ((ends - now).num_milliseconds().max(0) as u64).div_ceil(1000).max(1),
+    ))
+}
+
+/// The refusal of a sign-in to a locked account.
+pub fn account_locked_error(retry_after: u64) -> ApiError {
+    metrics::counter!("rate_limit_violations_total", "tier" => "account", "route" => "/api/v1/auth/login").increment(1);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("Too many failed sign-ins for this account; retry in {retry_after} s."),
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
+}
+
+/// Counts a failed sign-in for the account inside `tx`.
+pub async fn count_login_failure(tx: &mut Tx, key: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let window_start = now - Duration::from_std(LOCKOUT_WINDOW).unwrap_or_default();
+    Ok(store::record_login_failure(tx, key, now, window_start).await?)
+}
+
+/// Cookie mode accepts only same-origin requests (spec §1.3): a cross-site form could otherwise sign a
+/// victim in (login CSRF) or use their `nf_refresh` cookie. An `Origin` must be `PUBLIC_URL`'s origin or
+/// one of `CORS_ORIGINS`; without an `Origin`, `Sec-Fetch-Site: cross-site` is refused. A request with
+/// neither header (a non-browser client) cannot have been forged by a page, and passes.
+pub fn check_same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_rejected",
+            "Cookie sign-in is accepted only from this application's own origin.",
+        )
+    };
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().map_err(|_| refused())?.trim();
+        let public = url::Url::parse(&state.settings.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let allowed = origin == public || state.settings.cors_origins.iter().any(|o| o == origin);
+        return if allowed { Ok(()) } else { Err(refused()) };
+    }
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"));
+    if cross_site { Err(refused()) } else { Ok(()) }
 }

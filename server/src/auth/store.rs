@@ -164,6 +164,8 @@ pub async fn authenticate(db: &Db, session_id: Uuid, user_id: Uuid, now: Ts) -> 
         .await)
 }
 
+/// Sets a new password hash and voids every outstanding password-reset token of the user: a link mailed
+/// before the change must not undo it (spec §1.3).
 pub async fn set_password(tx: &mut Tx, user_id: Uuid, hash: &str, now: Ts) -> Result<(), sqlx::Error> {
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
@@ -173,7 +175,33 @@ pub async fn set_password(tx: &mut Tx, user_id: Uuid, hash: &str, now: Ts) -> Re
     .bind(now)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ()))?;
+    void_reset_tokens(tx, user_id, now).await.map(|_| ())
+}
+
+/// Spends every unused password-reset token of the user (a password or email change, a completed reset);
+/// returns how many.
+pub async fn void_reset_tokens(tx: &mut Tx, user_id: Uuid, now: Ts) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE user_tokens SET used_at = $2 WHERE user_id = $1 AND purpose = $3 AND used_at IS NULL"
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(PASSWORD_RESET)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// The active administrators, locked until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
+/// single writer serialises anyway): two administrators demoting each other at once are counted one at a
+/// time, so the last one always remains.
+pub async fn lock_active_admins(tx: &mut Tx) -> Result<Vec<Uuid>, sqlx::Error> {
+    let q = sql(format!(
+        "SELECT id FROM users WHERE is_admin AND is_active ORDER BY id{}",
+        crate::db::query::for_update(tx)
+    ));
+    with_tx!(tx, |c| sqlx::query_scalar(q).fetch_all(c).await)
 }
 
 pub async fn mark_verified(tx: &mut Tx, user_id: Uuid, now: Ts) -> Result<(), sqlx::Error> {
@@ -365,6 +393,16 @@ pub async fn has_session_from_device(tx: &mut Tx, user_id: Uuid, device_name: &s
     Ok(n > 0)
 }
 
+/// The session whose current refresh token has this hash (the limiter's `refresh` bucket).
+pub async fn session_id_by_refresh_hash(db: &Db, hash: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE refresh_hash = $1"
+    )
+    .bind(hash)
+    .fetch_optional(c)
+    .await)
+}
+
 pub async fn session_by_refresh_hash(tx: &mut Tx, hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
     let q = sql(format!("SELECT {SESSION_COLS} FROM sessions WHERE refresh_hash = $1"));
     with_tx!(tx, |c| sqlx::query_as(q).bind(hash).fetch_optional(c).await)
@@ -550,6 +588,44 @@ pub async fn use_token(tx: &mut Tx, id: Uuid, now: Ts) -> Result<bool, sqlx::Err
     Ok(n == 1)
 }
 
+// ---- failed sign-ins per account ----
+
+/// When the account's failure window started and how many failures it holds, if any.
+pub async fn login_failures(db: &Db, email_hash: &str) -> Result<Option<(i64, Ts)>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as(
+        "SELECT failures, window_started_at FROM login_failures WHERE email_hash = $1"
+    )
+    .bind(email_hash)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Counts one failed sign-in; a window that started before `window_start` begins again at `now`.
+pub async fn record_login_failure(tx: &mut Tx, email_hash: &str, now: Ts, window_start: Ts) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "INSERT INTO login_failures (email_hash, failures, window_started_at) VALUES ($1, 1, $2)
+         ON CONFLICT (email_hash) DO UPDATE SET
+            failures = CASE WHEN login_failures.window_started_at <= $3 THEN 1 ELSE login_failures.failures + 1 END,
+            window_started_at = CASE WHEN login_failures.window_started_at <= $3 THEN $2
+                                     ELSE login_failures.window_started_at END"
+    )
+    .bind(email_hash)
+    .bind(now)
+    .bind(window_start)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// A successful sign-in resets the account's count.
+pub async fn clear_login_failures(tx: &mut Tx, email_hash: &str) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query("DELETE FROM login_failures WHERE email_hash = $1")
+        .bind(email_hash)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
 // ---- periodic clean-up ----
 
 /// Deletes up to `limit` sessions revoked, or expired, before `before` (their rotated tokens go with
@@ -570,7 +646,18 @@ pub async fn prune_sessions(tx: &mut Tx, before: Ts, limit: i64) -> Result<u64, 
 /// tokens created before `used_before` (newer ones still count for the resend throttle). A spent
 /// verification token is kept until it expires: using it again answers `already_verified`.
 pub async fn prune_tokens(tx: &mut Tx, now: Ts, used_before: Ts, limit: i64) -> Result<u64, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query(
+    // Failure windows that have passed mean nothing any more (a new failure starts a new window).
+    let window_start = now - chrono::Duration::from_std(crate::auth::service::LOCKOUT_WINDOW).unwrap_or_default();
+    let failures = with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM login_failures WHERE email_hash IN (
+             SELECT email_hash FROM login_failures WHERE window_started_at <= $1 LIMIT $2)"
+    )
+    .bind(window_start)
+    .bind(limit)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let tokens = with_tx!(tx, |c| sqlx::query(
         "DELETE FROM user_tokens WHERE id IN (
              SELECT id FROM user_tokens
              WHERE expires_at < $1 OR (purpose = $2 AND used_at IS NOT NULL AND created_at < $3) LIMIT $4)"
@@ -581,5 +668,6 @@ pub async fn prune_tokens(tx: &mut Tx, now: Ts, used_before: Ts, limit: i64) -> 
     .bind(limit)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))
+    .map(|r| r.rows_affected()))?;
+    Ok(tokens + failures)
 }

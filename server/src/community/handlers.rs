@@ -90,7 +90,8 @@ pub async fn list_posts(
         (status = 200, description = "Idempotent replay", body = PostOut),
         (status = 401, description = "Not signed in", body = Problem),
         (status = 403, description = "email_not_verified", body = Problem),
-        (status = 422, description = "Invalid input", body = Problem)))]
+        (status = 409, description = "quota_exceeded (MAX_POSTS_PER_USER) or idempotency_in_progress", body = Problem),
+        (status = 422, description = "Invalid input or idempotency_key_reused", body = Problem)))]
 pub async fn create_post(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -113,7 +114,14 @@ pub async fn create_post(
     let (Some(title), Some(content), true) = (title, content, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
+    let max = i64::from(state.settings.max_posts_per_user);
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
+        if crate::db::query::count_for_quota(tx, "community_posts", "author_id", auth.user.id).await? >= max {
+            return Err(ApiError::conflict(
+                "quota_exceeded",
+                format!("You can have at most {max} posts."),
+            ));
+        }
         let row = store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await?;
         audit::record(
             tx,

@@ -36,8 +36,11 @@ impl ListRow for PostRow {
     }
 }
 
+/// The row inside a write transaction, locked until the transaction ends (`FOR UPDATE` on PostgreSQL;
+/// SQLite's single writer already excludes every other writer), so a handler's `If-Match` check and the
+/// write that follows are atomic: of concurrent writers holding the same ETag exactly one succeeds.
 pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<PostRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
+    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1{}", crate::db::query::for_update(tx)));
     with_tx!(tx, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
 }
 

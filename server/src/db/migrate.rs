@@ -73,6 +73,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     2 "accounts",
     3 "resources",
     4 "jobs",
+    5 "login_failures",
     6 "cleanup_indexes",
 );
 
@@ -82,6 +83,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     2 "accounts",
     3 "resources",
     4 "jobs",
+    5 "login_failures",
     6 "cleanup_indexes",
 );
 

@@ -93,6 +93,35 @@ macro_rules! bind_args {
     }};
 }
 
+/// ` FOR UPDATE` on PostgreSQL, nothing on SQLite (whose single writer with `BEGIN IMMEDIATE` already
+/// holds every other writer off): appended to a `SELECT` that a write in the same transaction depends on.
+pub fn for_update(tx: &super::Tx) -> &'static str {
+    match tx.backend() {
+        super::Backend::Postgres => " FOR UPDATE",
+        super::Backend::Sqlite => "",
+    }
+}
+
+/// How many rows of `table` have `owner` in `column`, for a per-user quota: on PostgreSQL the owner's
+/// user row is locked first, so concurrent creates of one user count one at a time (SQLite's single writer
+/// already serialises them). `table` and `column` are fixed names from the caller, never user text.
+pub async fn count_for_quota(
+    tx: &mut super::Tx,
+    table: &'static str,
+    column: &'static str,
+    owner: uuid::Uuid,
+) -> Result<i64, sqlx::Error> {
+    if tx.backend() == super::Backend::Postgres {
+        crate::with_tx!(tx, |c| sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(owner)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    let q = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"));
+    crate::with_tx!(tx, |c| sqlx::query_scalar(q).bind(owner).fetch_one(c).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,33 @@ pub fn password_changed(to: &str, name: &str) -> Email {
     }
 }
 
+/// The notice to the old address after an email change (the new one gets the verification link).
+pub fn email_changed(to: &str, name: &str, new_email: &str) -> Email {
+    let lines = vec![
+        greeting(name),
+        format!(
+            "The email address of your NeoForge account was just changed to {}. This address will no longer receive messages about the account.",
+            mask_email(new_email)
+        ),
+        "If this was not you, contact support at once: someone may have taken over your account.".to_string(),
+    ];
+    Email {
+        to: to.into(),
+        subject: "Your email address was changed".into(),
+        text: format!("{}\n\n{}\n\n{}\n", lines[0], lines[1], lines[2]),
+        html: html_page("Your email address was changed", &lines, None),
+        links: vec![],
+    }
+}
+
+/// `alice@example.com` → `a***@example.com`: enough to recognise, not enough to harvest.
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => "***".to_string(),
+    }
+}
+
 pub fn new_device_login(to: &str, name: &str, device: &str, ip: &str) -> Email {
     let lines = vec![
         greeting(name),

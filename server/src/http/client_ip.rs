@@ -37,6 +37,18 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The unit the limiter and the threat guard count by: an IPv4 address, or the `/64` an IPv6 address
+/// belongs to (returned as its network address), since one host or customer line gets a whole /64.
+pub fn bucket(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
+
 /// The client network for the audit log: `/24` for IPv4, `/48` for IPv6.
 pub fn truncated_network(ip: IpAddr) -> String {
     let prefix = if ip.is_ipv4() { 24 } else { 48 };

@@ -6,6 +6,8 @@
 //! A failed (non-2xx) result releases the claim so the client may retry. A replay answers the stored body
 //! with 200 (204 stays 204) and `Idempotent-Replayed: true`. A claim whose request died (process crash)
 //! is taken over after `locked_until`; expired records are treated as absent and pruned periodically.
+//! A result body larger than `IDEMPOTENCY_MAX_STORED_BYTES` is not stored: its replay answers the same
+//! status rule with an empty body, the original `ETag`/`Location` and `Idempotent-Body-Omitted: true`.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +35,9 @@ use crate::{
 pub const HEADER: &str = "idempotency-key";
 /// Response headers kept with the stored result and replayed.
 const KEPT_HEADERS: [header::HeaderName; 3] = [header::ETAG, header::LOCATION, header::CONTENT_TYPE];
+/// On a replay whose original body was larger than `IDEMPOTENCY_MAX_STORED_BYTES`: the body is empty and
+/// this header says so (the write happened exactly once; `GET` the resource for its state).
+pub const BODY_OMITTED: &str = "idempotent-body-omitted";
 
 /// A keyed request: who, which key, and what exactly (method, path, body fingerprint).
 #[derive(Debug, Clone)]
@@ -296,10 +301,19 @@ where
         let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
             .map_err(ApiError::internal)?;
-        let kept: BTreeMap<String, String> = KEPT_HEADERS
+        let mut kept: BTreeMap<String, String> = KEPT_HEADERS
             .iter()
             .filter_map(|n| Some((n.to_string(), parts.headers.get(n)?.to_str().ok()?.to_string())))
             .collect();
+        // A body over the cap is not kept (storage per key stays bounded): the record says the write
+        // happened, and a replay answers without the body (see `replay`).
+        let stored_body = if bytes.len() <= state.settings.idempotency_max_stored_bytes {
+            Some(String::from_utf8_lossy(&bytes).to_string())
+        } else {
+            kept.retain(|name, _| name != header::CONTENT_TYPE.as_str());
+            kept.insert(BODY_OMITTED.to_string(), "true".to_string());
+            None
+        };
         with_tx!(&mut tx, |c| sqlx::query(
             "UPDATE idempotency_records SET status = $3, response_body = $4, response_headers = $5
              WHERE principal = $1 AND idem_key = $2"
@@ -307,7 +321,7 @@ where
         .bind(&k.principal)
         .bind(&k.key)
         .bind(parts.status.as_u16() as i32)
-        .bind(String::from_utf8_lossy(&bytes).to_string())
+        .bind(stored_body)
         .bind(serde_json::to_string(&kept).unwrap_or_default())
         .execute(c)
         .await

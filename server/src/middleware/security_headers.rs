@@ -1,5 +1,7 @@
 //! The always-on security headers of spec §8 (and the production-only ones), on every response, plus
 //! the CSP reporting headers when `CSP_REPORTING` is on. Values are built once, at start-up.
+//! Two enforced policies: the web app's and the API's (no `'unsafe-inline'` anywhere), and a looser
+//! `style-src` for the Swagger UI pages under `/docs` only, which set inline styles.
 
 use std::sync::Arc;
 
@@ -12,9 +14,15 @@ use axum::{
 
 use crate::{config::Settings, security::CSP_REPORT_PATH};
 
-/// The enforced Content-Security-Policy (every environment). Swagger UI (at `/docs`) sets inline
-/// styles and uses data: images; nothing needs `unsafe-eval` or a remote origin.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+/// The enforced Content-Security-Policy of the web app and the API (every environment). The app's
+/// styles are constructable stylesheets and one CSS file, so `style-src` needs no `'unsafe-inline'`;
+/// nothing needs `unsafe-eval` or a remote origin.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
+frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'";
+
+/// The enforced policy on `/docs` only: Swagger UI sets inline styles (and uses data: images).
+pub const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
 frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'";
 
@@ -33,6 +41,14 @@ const REPORT_TO_MAX_AGE: u64 = 10_886_400;
 /// Every header value this layer sets, computed from the settings once.
 pub struct SecurityHeaders {
     fixed: Vec<(HeaderName, HeaderValue)>,
+    /// The enforced policy for everything but `/docs`, and the one for `/docs`.
+    csp: HeaderValue,
+    docs_csp: HeaderValue,
+}
+
+/// The Swagger UI pages (and their assets), which get [`DOCS_CSP`].
+fn is_docs(path: &str) -> bool {
+    path == "/docs" || path.starts_with("/docs/")
 }
 
 impl SecurityHeaders {
@@ -45,10 +61,12 @@ impl SecurityHeaders {
             stat(HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
         ];
         let prod = settings.environment.is_production();
+        let (csp, docs_csp);
         if settings.csp_reporting {
             let reporting = format!("report-uri {CSP_REPORT_PATH}; report-to csp");
             let with_reporting = |policy: &str| HeaderValue::from_str(&format!("{policy}; {reporting}")).ok();
-            fixed.extend(with_reporting(CSP).map(|v| (header::CONTENT_SECURITY_POLICY, v)));
+            csp = with_reporting(CSP).expect("static value");
+            docs_csp = with_reporting(DOCS_CSP).expect("static value");
             if !prod {
                 // CSP_REPORT_ONLY_POLICY is validated as a header value at start-up; fall back if not.
                 let candidate = settings.csp_report_only_policy.as_deref().unwrap_or(STRICT_CSP);
@@ -71,7 +89,8 @@ impl SecurityHeaders {
                 fixed.push((HeaderName::from_static("report-to"), v));
             }
         } else {
-            fixed.push(stat(header::CONTENT_SECURITY_POLICY, CSP));
+            csp = HeaderValue::from_static(CSP);
+            docs_csp = HeaderValue::from_static(DOCS_CSP);
         }
         if prod {
             fixed.push(stat(
@@ -87,19 +106,22 @@ impl SecurityHeaders {
                 "same-site",
             ));
         }
-        Arc::new(Self { fixed })
+        Arc::new(Self { fixed, csp, docs_csp })
     }
 
-    fn apply(&self, h: &mut HeaderMap) {
+    fn apply(&self, h: &mut HeaderMap, docs: bool) {
         for (name, value) in &self.fixed {
             h.insert(name.clone(), value.clone());
         }
+        let csp = if docs { &self.docs_csp } else { &self.csp };
+        h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
         h.remove(header::SERVER);
     }
 }
 
 pub async fn security_headers(State(headers): State<Arc<SecurityHeaders>>, req: Request, next: Next) -> Response {
+    let docs = is_docs(req.uri().path());
     let mut res = next.run(req).await;
-    headers.apply(res.headers_mut());
+    headers.apply(res.headers_mut(), docs);
     res
 }

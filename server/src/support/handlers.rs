@@ -108,7 +108,9 @@ pub async fn list_tickets(
     responses(
         (status = 201, description = "Created", body = TicketOut),
         (status = 200, description = "Idempotent replay", body = TicketOut),
-        (status = 422, description = "Invalid input", body = Problem)))]
+        (status = 409, description = "quota_exceeded (MAX_TICKETS_PER_USER) or idempotency_in_progress", body = Problem),
+        (status = 422, description = "Invalid input or idempotency_key_reused", body = Problem),
+        (status = 429, description = "rate_limited (anonymous tickets are in the `auth` tier)", body = Problem)))]
 pub async fn create_ticket(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
@@ -145,7 +147,17 @@ pub async fn create_ticket(
         return Err(ApiError::validation(errors));
     };
     let user_id = auth.as_ref().map(|a| a.user.id);
+    let max = i64::from(state.settings.max_tickets_per_user);
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
+        // Signed-in users have a quota; anonymous tickets are bounded by the `auth` rate-limit tier.
+        if let Some(owner) = user_id
+            && crate::db::query::count_for_quota(tx, "support_tickets", "user_id", owner).await? >= max
+        {
+            return Err(ApiError::conflict(
+                "quota_exceeded",
+                format!("You can have at most {max} support tickets."),
+            ));
+        }
         let new = NewTicket {
             user_id,
             email: &email,

@@ -558,3 +558,133 @@ async fn deactivation_locks_a_user_out_at_once() {
     .await;
     assert_problem(refresh(&app, &user.refresh).await, 401, "invalid_refresh_token").await;
 }
+
+/// Cookie mode accepts only same-origin requests (spec §1.3): a cross-site form cannot sign a victim in,
+/// nor use or end their `nf_refresh` session. Body mode (API clients) is untouched.
+#[tokio::test]
+async fn cookie_mode_refuses_cross_site_requests() {
+    let app = TestApp::spawn_with(&[
+        ("PUBLIC_URL", "https://app.example.com/base"),
+        ("CORS_ORIGINS", "https://partner.example.com"),
+    ])
+    .await;
+    let user = app.register_user().await;
+    let form = |origin: Option<&str>, site: Option<&str>| {
+        let mut req = app.request(Method::POST, "/api/v1/auth/token").form(&[
+            ("username", user.email.as_str()),
+            ("password", PW),
+            ("refresh_in", "cookie"),
+        ]);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
+        }
+        req.send()
+    };
+    for (origin, site) in [
+        (Some("https://evil.example"), None),
+        (Some("null"), None),
+        (Some("https://app.example.com.evil.example"), Some("same-origin")),
+        (None, Some("cross-site")),
+    ] {
+        let res = form(origin, site).await.unwrap();
+        assert!(res.headers().get("set-cookie").is_none(), "{origin:?} {site:?}");
+        assert_problem(res, 403, "csrf_rejected").await;
+    }
+    for (origin, site) in [
+        (Some("https://app.example.com"), None),
+        (Some("https://partner.example.com"), Some("cross-site")),
+        (None, Some("same-origin")),
+        (None, None),
+    ] {
+        let res = form(origin, site).await.unwrap();
+        assert_eq!(res.status(), 200, "{origin:?} {site:?}");
+    }
+    let evil = |req: reqwest::RequestBuilder| req.header("origin", "https://evil.example").send();
+    // JSON login and register in cookie mode too; body mode is not cookie mode.
+    let res = evil(
+        app.request(Method::POST, "/api/v1/auth/login")
+            .json(&json!({"email": user.email, "password": PW, "refresh_in": "cookie"})),
+    )
+    .await
+    .unwrap();
+    assert_problem(res, 403, "csrf_rejected").await;
+    let res = evil(
+        app.request(Method::POST, "/api/v1/auth/register")
+            .json(&json!({"email": "csrf@example.com", "password": PW, "full_name": "C", "refresh_in": "cookie"})),
+    )
+    .await
+    .unwrap();
+    assert_problem(res, 403, "csrf_rejected").await;
+    let res = evil(
+        app.request(Method::POST, "/api/v1/auth/login")
+            .json(&json!({"email": user.email, "password": PW})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "body mode");
+
+    // A request authenticated by the cookie: refresh and logout.
+    let signed_in = form(Some("https://app.example.com"), None).await.unwrap();
+    let token = cookie_value(&set_cookie(&signed_in));
+    let access = json(signed_in).await["access_token"].as_str().unwrap().to_string();
+    let cookie = format!("nf_refresh={token}");
+    let res = evil(
+        app.request(Method::POST, "/api/v1/auth/refresh")
+            .header("cookie", &cookie),
+    )
+    .await
+    .unwrap();
+    assert_problem(res, 403, "csrf_rejected").await;
+    let res = evil(
+        app.request(Method::POST, "/api/v1/auth/logout")
+            .bearer_auth(&access)
+            .header("cookie", &cookie),
+    )
+    .await
+    .unwrap();
+    assert_problem(res, 403, "csrf_rejected").await;
+    let res = app
+        .request(Method::POST, "/api/v1/auth/refresh")
+        .header("cookie", &cookie)
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the session survived the forged requests");
+}
+
+/// A login abandoned mid-hash (client gone) keeps its hashing permit until the hash ends: aborted sign-ins
+/// never run more hashes at once than there are permits.
+#[tokio::test]
+async fn aborted_sign_ins_never_exceed_the_hashing_permits() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(15))
+        .build()
+        .unwrap();
+    let attempts = (0..24).map(|_| {
+        impatient
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": user.email, "password": "a wrong password"}))
+            .send()
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    assert!(results.iter().any(|r| r.is_err()), "some sign-ins were abandoned");
+    // Let every hash that started finish.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while app.state.hasher.running() > 0 {
+        assert!(std::time::Instant::now() < deadline, "hashes still running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let permits = app.state.hasher.permits();
+    let peak = app.state.hasher.peak_running();
+    assert!(
+        peak >= 1 && peak <= permits,
+        "{peak} hashes ran at once with {permits} permits"
+    );
+    assert_eq!(app.login(&user.email, PW).await.status(), 200);
+}

@@ -294,3 +294,88 @@ async fn healthcheck_exits_0_for_a_healthy_instance_and_1_otherwise() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
 }
+
+/// The development key once committed as `server/data/secret.key` (issue #10), read from the git history
+/// where it still lives: it is burned, so production refuses it and a development start replaces it.
+fn burned_key() -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "show",
+            "924a60701b4d31dbffc537debeaf2b749b688d52:server/data/secret.key",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "the burned key is in the git history: {}",
+        stderr(&out)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(
+        neoforge::crypto::sha256_hex(&key),
+        neoforge::config::BURNED_SECRET_KEY_SHA256[0]
+    );
+    key
+}
+
+#[tokio::test]
+async fn the_committed_secret_key_is_burned() {
+    let db = TestDb::new().await;
+    let key = burned_key();
+    let data = db.dir.path().join("data");
+    let data_s = data.display().to_string();
+    let out = run(
+        &[
+            ("ENVIRONMENT", "production"),
+            ("DATABASE_URL", &db.url),
+            ("DATA_DIR", &data_s),
+            ("PUBLIC_URL", "https://app.example.com"),
+            ("SECRET_KEY", &key),
+        ],
+        &["serve"],
+    );
+    assert!(!out.status.success(), "production must refuse the burned key");
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("SECRET_KEY"), "{err}");
+    assert!(!err.contains(&key), "the refusal does not print the key: {err}");
+
+    // Outside production a key file holding the burned value is replaced, not used.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("secret.key"), &key).unwrap();
+    let out = run(&[("DATABASE_URL", &db.url), ("DATA_DIR", &data_s)], &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let now = std::fs::read_to_string(data.join("secret.key")).unwrap();
+    assert!(now.trim().len() >= 32);
+    assert_ne!(now.trim(), key, "the burned key was replaced");
+}
+
+#[test]
+fn no_runtime_data_or_secret_in_the_source_tree() {
+    let server = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("git")
+        .args(["ls-files", "--", "data", "assets"])
+        .current_dir(server)
+        .output()
+        .expect("git runs");
+    let tracked = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !tracked.lines().any(|l| l.starts_with("data/")),
+        "server/data/ is tracked: {tracked}"
+    );
+    assert!(tracked.contains("assets/common-passwords.txt"), "{tracked}");
+    for path in [
+        "secret.key",
+        "server/secret.key",
+        "deploy/secret.key",
+        "server/data/neoforge.db",
+    ] {
+        let ignored = std::process::Command::new("git")
+            .args(["check-ignore", "-q", "--no-index", path])
+            .current_dir(server.parent().unwrap())
+            .status()
+            .expect("git runs");
+        assert!(ignored.success(), "{path} is ignored");
+    }
+}

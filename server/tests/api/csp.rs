@@ -235,3 +235,39 @@ async fn production_sends_the_production_header_set() {
     );
     assert_eq!(report_only, None);
 }
+
+/// The web app's pages (and the API) are served with no `'unsafe-inline'` at all; only the Swagger UI
+/// under `/docs` gets the looser `style-src` it needs (spec §8).
+#[tokio::test]
+async fn the_app_policy_has_no_unsafe_inline_and_only_docs_gets_inline_styles() {
+    for settings in [&[][..], &[("CSP_REPORTING", "false")][..], PRODUCTION] {
+        let app = TestApp::spawn_with(settings).await;
+        for path in [
+            "/",
+            "/projects",
+            "/settings",
+            "/api/v1/config",
+            "/health",
+            "/assets/missing.js",
+        ] {
+            let res = app.get(path).await;
+            let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+            assert!(csp.contains("style-src 'self';"), "{path}: {csp}");
+            assert!(
+                !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+                "{path}: {csp}"
+            );
+            assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        }
+        for path in ["/docs/", "/docs/index.html"] {
+            let res = app.get(path).await;
+            let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+            assert!(csp.contains("style-src 'self' 'unsafe-inline'"), "{path}: {csp}");
+            assert!(
+                csp.contains("script-src 'self';") && !csp.contains("unsafe-eval"),
+                "{path}: {csp}"
+            );
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        }
+    }
+}

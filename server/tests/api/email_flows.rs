@@ -116,7 +116,7 @@ async fn changing_the_email_invalidates_old_links_and_needs_a_new_verification()
     let old_token = app.token_from_email(&user.email, "Confirm").await;
     let res = app
         .authed(Method::PATCH, "/api/v1/users/me", &user)
-        .json(&json!({"email": "New.Address@Example.com"}))
+        .json(&json!({"email": "New.Address@Example.com", "current_password": PW}))
         .send()
         .await
         .unwrap();
@@ -355,4 +355,59 @@ async fn a_sign_in_from_a_new_device_is_announced() {
         200
     );
     assert_eq!(count().await, 1, "a known device is not announced again");
+}
+
+async fn request_reset(app: &TestApp, email: &str) -> String {
+    // Past the one-email-per-5-minutes throttle of the previous request.
+    age_tokens(app, 6).await;
+    let res = app
+        .post_json("/api/v1/auth/password-reset", &json!({"email": email}))
+        .await;
+    assert_eq!(res.status(), 202);
+    app.token_from_email(email, "Reset").await
+}
+
+/// Reset tokens die with the credentials they would reset (spec §1.3): a password change, an email
+/// change and a completed reset each void every outstanding reset token of the user.
+#[tokio::test]
+async fn reset_tokens_are_void_after_password_or_email_changes_and_completed_resets() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let confirm = |token: &str, pw: &str| {
+        app.post_json(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": pw}),
+        )
+    };
+
+    let token = request_reset(&app, &user.email).await;
+    let res = app
+        .authed(Method::POST, "/api/v1/users/me/password", &user)
+        .json(&json!({"current_password": PW, "new_password": "second password here"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_problem(confirm(&token, "attacker password 1").await, 400, "invalid_token").await;
+
+    let token = request_reset(&app, &user.email).await;
+    let res = app
+        .authed(Method::PATCH, "/api/v1/users/me", &user)
+        .json(&json!({"email": "renamed@example.com", "current_password": "second password here"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_problem(confirm(&token, "attacker password 2").await, 400, "invalid_token").await;
+
+    // Two live tokens; completing a reset with one voids the other.
+    let first = request_reset(&app, "renamed@example.com").await;
+    let second = request_reset(&app, "renamed@example.com").await;
+    assert_ne!(first, second);
+    assert_eq!(confirm(&second, "third password here").await.status(), 204);
+    assert_problem(confirm(&first, "attacker password 3").await, 400, "invalid_token").await;
+    assert_eq!(
+        app.login("renamed@example.com", "third password here").await.status(),
+        200
+    );
 }

@@ -189,6 +189,27 @@ fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
         env.insert("SECRET_KEY".into(), "a-secret-of-at-least-32-bytes-0123456789".into());
         let settings = neoforge::config::Settings::from_map(&env).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(settings.redis_url.is_some() && settings.database_url.starts_with("postgres://"));
+        // X-Forwarded-For is believed from the proxy only: never from everyone (0.0.0.0/0), only from
+        // addresses inside the project network's fixed subnet, and the proxy's own address among them.
+        let subnet: ipnet::IpNet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+            .as_str()
+            .expect("the compose network has a fixed subnet")
+            .parse()
+            .unwrap();
+        let proxy: std::net::IpAddr = services["proxy"]["networks"]["default"]["ipv4_address"]
+            .as_str()
+            .expect("the proxy has a fixed address")
+            .parse()
+            .unwrap();
+        assert!(subnet.contains(&proxy));
+        assert!(!settings.trusted_proxies.is_empty(), "{name}: the proxy is trusted");
+        for net in &settings.trusted_proxies {
+            assert!(subnet.contains(net), "{name}: {net} reaches outside {subnet}");
+            assert!(net.prefix_len() > 0, "{name}: {net} trusts everyone");
+        }
+        assert!(settings.trusted_proxies.iter().any(|n| n.contains(&proxy)));
+        let stranger: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        assert!(!settings.trusted_proxies.iter().any(|n| n.contains(&stranger)));
         assert_eq!(settings.job_workers, name == "worker", "jobs run in the worker service");
     }
 }

@@ -706,3 +706,208 @@ async fn records_expire_after_the_ttl() {
         "an expired key is free again"
     );
 }
+
+/// Fires `n` writes at `path` at once, all carrying `etag` in `If-Match`; returns their statuses.
+/// `patch(i)` is the body of the i-th PATCH; `deletes` of the writers are DELETEs instead.
+async fn concurrent_conditional_writes(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+    etag: &str,
+    n: usize,
+    deletes: usize,
+    patch: impl Fn(usize) -> Value,
+) -> Vec<(Method, u16)> {
+    let requests = (0..n).map(|i| {
+        let method = if i < deletes { Method::DELETE } else { Method::PATCH };
+        let mut req = app.authed(method.clone(), path, user).header("if-match", etag);
+        if method == Method::PATCH {
+            req = req.json(&patch(i));
+        }
+        async move { (method, req.send().await.unwrap().status().as_u16()) }
+    });
+    futures_util::future::join_all(requests).await
+}
+
+/// Of N concurrent writers holding the same ETag exactly one wins (spec §5): 24 PATCHes → one 200 and
+/// 23 × 412; then PATCHes and DELETEs mixed → one success, and the others 412 (a PATCH won) or 404 (the
+/// DELETE won). For every resource with ETags: projects, tickets, posts.
+#[tokio::test]
+async fn if_match_is_atomic_under_concurrent_writers_for_every_resource() {
+    const WRITERS: usize = 24;
+    const ROUNDS: usize = 8;
+    let app = TestApp::spawn_with(&[("COMMUNITY_REQUIRE_VERIFIED", "false")]).await;
+    let user = app.register_user().await;
+    let project = create(&app, &user, "Contended").await;
+    let res = app
+        .authed(Method::POST, "/api/v1/support/tickets", &user)
+        .json(&json!({"subject": "Contended", "message": "many writers"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let ticket = json(res).await;
+    let res = app
+        .authed(Method::POST, "/api/v1/community/posts", &user)
+        .json(&json!({"title": "Contended", "content": "many writers"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let post = json(res).await;
+    let resources: [(String, &str, bool); 3] = [
+        (
+            format!("/api/v1/projects/{}", project["id"].as_str().unwrap()),
+            "name",
+            true,
+        ),
+        (
+            format!("/api/v1/support/tickets/{}", ticket["id"].as_str().unwrap()),
+            "subject",
+            false,
+        ),
+        (
+            format!("/api/v1/community/posts/{}", post["id"].as_str().unwrap()),
+            "title",
+            true,
+        ),
+    ];
+    let etag = |res: &reqwest::Response| res.headers()["etag"].to_str().unwrap().to_string();
+    for (path, field, deletable) in &resources {
+        // Several rounds: a lost update needs two writers inside one read-then-write window.
+        for round in 0..ROUNDS {
+            let current = etag(&app.authed(Method::GET, path, &user).send().await.unwrap());
+            let statuses = concurrent_conditional_writes(
+                &app,
+                &user,
+                path,
+                &current,
+                WRITERS,
+                0,
+                |i| json!({ *field: format!("writer {round}.{i}") }),
+            )
+            .await;
+            let ok = statuses.iter().filter(|(_, s)| *s == 200).count();
+            let failed = statuses.iter().filter(|(_, s)| *s == 412).count();
+            assert_eq!((ok, failed), (1, WRITERS - 1), "{path}, round {round}: {statuses:?}");
+        }
+        let after = app.authed(Method::GET, path, &user).send().await.unwrap();
+        let next = etag(&after);
+        assert!(json(after).await[*field].as_str().unwrap().starts_with("writer "));
+
+        if *deletable {
+            let statuses = concurrent_conditional_writes(
+                &app,
+                &user,
+                path,
+                &next,
+                WRITERS,
+                WRITERS / 2,
+                |i| json!({ *field: format!("late writer {i}") }),
+            )
+            .await;
+            let winners: Vec<_> = statuses.iter().filter(|(_, s)| *s == 200 || *s == 204).collect();
+            assert_eq!(winners.len(), 1, "{path}: {statuses:?}");
+            let losers_expected: &[u16] = if winners[0].0 == Method::DELETE {
+                &[404, 412]
+            } else {
+                &[412]
+            };
+            assert!(
+                statuses
+                    .iter()
+                    .filter(|(_, s)| *s != 200 && *s != 204)
+                    .all(|(_, s)| losers_expected.contains(s)),
+                "{path}: {statuses:?}"
+            );
+        }
+    }
+}
+
+/// Tickets and posts have per-user quotas like projects (409 `quota_exceeded`, nothing stored).
+#[tokio::test]
+async fn tickets_and_posts_have_per_user_quotas() {
+    let app = TestApp::spawn_with(&[
+        ("MAX_TICKETS_PER_USER", "2"),
+        ("MAX_POSTS_PER_USER", "2"),
+        ("COMMUNITY_REQUIRE_VERIFIED", "false"),
+    ])
+    .await;
+    let user = app.register_user().await;
+    let other = app.register_user().await;
+    for (path, body) in [
+        (
+            "/api/v1/support/tickets",
+            json!({"subject": "Help", "message": "please"}),
+        ),
+        ("/api/v1/community/posts", json!({"title": "Hello", "content": "world"})),
+    ] {
+        for _ in 0..2 {
+            let res = app.authed(Method::POST, path, &user).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), 201, "{path}");
+        }
+        let res = app.authed(Method::POST, path, &user).json(&body).send().await.unwrap();
+        assert_problem(res, 409, "quota_exceeded").await;
+        let res = app.authed(Method::POST, path, &other).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{path}: another user has their own quota");
+    }
+    let count: i64 = neoforge::with_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM support_tickets WHERE user_id = $1"
+    )
+    .bind(uuid::Uuid::parse_str(&user.id).unwrap())
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    assert_eq!(count, 2);
+    // Anonymous tickets are not a user's (the `auth` rate-limit tier bounds them).
+    let res = app
+        .post_json(
+            "/api/v1/support/tickets",
+            &json!({"email": user.email, "subject": "Help", "message": "anon"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
+/// A keyed write whose answer is larger than IDEMPOTENCY_MAX_STORED_BYTES still runs exactly once; its
+/// replay says so without the body: 200, `Idempotent-Replayed: true`, `Idempotent-Body-Omitted: true`,
+/// the original `ETag` and `Location`, an empty body. Small answers replay in full.
+#[tokio::test]
+async fn oversized_idempotent_answers_replay_without_their_body() {
+    let app = TestApp::spawn_with(&[("IDEMPOTENCY_MAX_STORED_BYTES", "512")]).await;
+    let user = app.register_user().await;
+    let big = json!({"name": "Big", "description": "x".repeat(2000)});
+    let send = |key: &str, body: &Value| {
+        app.authed(Method::POST, "/api/v1/projects", &user)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+    };
+    let first = send("big", &big).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let (etag, location) = (first.headers()["etag"].clone(), first.headers()["location"].clone());
+    assert!(first.text().await.unwrap().len() > 2000);
+    let replay = send("big", &big).await.unwrap();
+    assert_eq!(replay.status(), 200);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.headers()["idempotent-body-omitted"], "true");
+    assert_eq!(replay.headers()["etag"], etag);
+    assert_eq!(replay.headers()["location"], location);
+    assert_eq!(replay.text().await.unwrap(), "");
+    let stored: Option<String> = neoforge::with_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT response_body FROM idempotency_records WHERE idem_key = 'big'"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    assert_eq!(stored, None, "the large body is not stored");
+    let res = app.authed(Method::GET, "/api/v1/projects", &user).send().await.unwrap();
+    assert_eq!(json(res).await["total"], 1, "created once");
+
+    let small = json!({"name": "Small"});
+    let first = send("small", &small).await.unwrap();
+    let body = first.text().await.unwrap();
+    let replay = send("small", &small).await.unwrap();
+    assert!(replay.headers().get("idempotent-body-omitted").is_none());
+    assert_eq!(replay.text().await.unwrap(), body);
+}

@@ -419,3 +419,148 @@ async fn anonymous_tickets_use_the_auth_tier_and_signed_in_ones_the_user_tier() 
         assert!(header(&res, "ratelimit-policy").unwrap().starts_with("\"user\""));
     }
 }
+
+/// The limiter keys IPv6 clients by their /64 (spec §6): fresh addresses from one /64 share one bucket.
+#[tokio::test]
+async fn ipv6_addresses_of_one_64_share_a_bucket() {
+    for mode in Mode::all() {
+        let from = |app: &TestApp, ip: &str| {
+            app.request(Method::GET, "/api/v1/config")
+                .header("x-forwarded-for", ip)
+                .send()
+        };
+        let app = mode
+            .spawn(&[("RATE_LIMIT_ANON", "2"), ("TRUSTED_PROXIES", "127.0.0.1/32")])
+            .await;
+        assert_eq!(from(&app, "2001:db8:1:2::1").await.unwrap().status(), 200);
+        assert_eq!(from(&app, "2001:db8:1:2::2").await.unwrap().status(), 200);
+        let res = from(&app, "2001:db8:1:2:abcd:ef01:2345:6789").await.unwrap();
+        assert_problem(res, 429, "rate_limited").await;
+        assert_eq!(
+            from(&app, "2001:db8:1:3::1").await.unwrap().status(),
+            200,
+            "{}",
+            mode.name()
+        );
+        // IPv4 stays per address.
+        assert_eq!(from(&app, "198.51.100.1").await.unwrap().status(), 200);
+        assert_eq!(from(&app, "198.51.100.2").await.unwrap().status(), 200);
+    }
+}
+
+/// After 10 failed sign-ins for one email within 15 minutes — from any number of addresses, on any
+/// instance — the account is locked: 429 with `Retry-After`, even for the right password or through the
+/// other sign-in route; a success before that resets the count (spec §1.3). The limiter itself is off
+/// here, so only the account lock can refuse.
+#[tokio::test]
+async fn failed_sign_ins_lock_the_account_from_any_address_on_any_instance() {
+    let app = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    // A second instance on the same database.
+    let other = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1/32"), ("DATABASE_URL", &app.db.url)]).await;
+    let user = app.register_user().await;
+    let attempt = |app: &TestApp, ip: &str, password: &str| {
+        app.request(Method::POST, "/api/v1/auth/login")
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": user.email.to_uppercase(), "password": password}))
+            .send()
+    };
+    // Nine failures, then a success: the count starts again.
+    for i in 0..9 {
+        let res = attempt(&app, &format!("198.51.100.{i}"), "wrong password")
+            .await
+            .unwrap();
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    assert_eq!(
+        attempt(&app, "198.51.100.99", &user.password).await.unwrap().status(),
+        200
+    );
+    // Ten failures from ten addresses, spread over two instances.
+    for i in 0..10 {
+        let instance = if i % 2 == 0 { &app } else { &other };
+        let res = attempt(instance, &format!("203.0.113.{i}"), "wrong password")
+            .await
+            .unwrap();
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    for (instance, password) in [
+        (&app, user.password.as_str()),
+        (&other, user.password.as_str()),
+        (&app, "wrong"),
+    ] {
+        let res = attempt(instance, "192.0.2.200", password).await.unwrap();
+        let retry: u64 = header(&res, "retry-after").expect("retry-after").parse().unwrap();
+        assert!((1..=900).contains(&retry), "{retry}");
+        assert_problem(res, 429, "rate_limited").await;
+    }
+    let res = app
+        .request(Method::POST, "/api/v1/auth/token")
+        .form(&[("username", user.email.as_str()), ("password", user.password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 429, "rate_limited").await;
+    // Another account is not affected; the window passing unlocks this one.
+    let bystander = app.register_user().await;
+    assert_eq!(app.login(&bystander.email, &bystander.password).await.status(), 200);
+    let mut tx = app.state.db.begin().await.unwrap();
+    neoforge::with_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE login_failures SET window_started_at = $1"
+    )
+    .bind(neoforge::db::now() - chrono::Duration::minutes(16))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        attempt(&other, "192.0.2.200", &user.password).await.unwrap().status(),
+        200
+    );
+}
+
+/// `/auth/refresh` is limited per session in its own tier (spec §6): many users behind one address each
+/// keep their allowance; a token that names no session spends the address's `auth` bucket instead.
+#[tokio::test]
+async fn refresh_is_limited_per_session() {
+    for mode in Mode::all() {
+        let app = mode
+            .spawn(&[("RATE_LIMIT_AUTH", "2"), ("RATE_LIMIT_REFRESH", "3")])
+            .await;
+        let alice = app.register_user().await;
+        let bob = app.register_user().await;
+        let refresh = |token: &str| app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": token}));
+        let mut token = alice.refresh.clone();
+        for i in 0..3u32 {
+            let res = refresh(&token).await;
+            assert_eq!(res.status(), 200, "{} refresh {i}", mode.name());
+            assert_eq!(header(&res, "ratelimit-policy").unwrap(), "\"refresh\";q=3;w=60");
+            assert_eq!(remaining(&res), 2 - i);
+            token = res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        let res = refresh(&token).await;
+        assert_eq!(header(&res, "ratelimit-policy").unwrap(), "\"refresh\";q=3;w=60");
+        assert!(header(&res, "retry-after").is_some());
+        assert_problem(res, 429, "rate_limited").await;
+        // Bob, on the same address, has his own allowance (more than the auth tier's 2).
+        let mut token = bob.refresh.clone();
+        for _ in 0..3 {
+            let res = refresh(&token).await;
+            assert_eq!(res.status(), 200, "{}", mode.name());
+            token = res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        // Unknown tokens: the address's auth bucket (2), then 429.
+        for _ in 0..2 {
+            let res = refresh("not-a-token").await;
+            assert_eq!(header(&res, "ratelimit-policy").unwrap(), "\"auth\";q=2;w=60");
+            assert_problem(res, 401, "invalid_refresh_token").await;
+        }
+        assert_problem(refresh("not-a-token").await, 429, "rate_limited").await;
+    }
+}

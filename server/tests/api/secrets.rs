@@ -72,7 +72,7 @@ async fn secrets_never_reach_logs_responses_or_the_audit_log() {
     let refreshed: Value = res.json().await.unwrap();
     secrets.push(refreshed["refresh_token"].as_str().unwrap().into());
     let access = refreshed["access_token"].as_str().map(str::to_string).unwrap_or(access);
-    let setup: Value = post("/auth/2fa/setup", json!({}), Some(access.clone()))
+    let setup: Value = post("/auth/2fa/setup", json!({"password": password}), Some(access.clone()))
         .await
         .unwrap()
         .json()

@@ -319,3 +319,24 @@ async fn legitimate_requests_are_never_blocked() {
     // Nothing above counted as a strike: this address is still welcome.
     assert_eq!(app.get("/api/v1/config").await.status(), 200);
 }
+
+/// Strikes count per IPv6 /64 (spec §6): an attacker cannot shed a block by hopping addresses in its /64,
+/// while the next /64 is someone else.
+#[tokio::test]
+async fn ipv6_strikes_and_blocks_count_per_64() {
+    let app = guarded_app(&[]).await;
+    for (ip, path) in [
+        ("2001:db8:aa:1::1", "/.env"),
+        ("2001:db8:aa:1::2", "/wp-login.php"),
+        ("2001:db8:aa:1:ffff:ffff:ffff:fffe", "/.git/HEAD"),
+    ] {
+        assert_eq!(send(&app, ip, FIREFOX, path).await.status(), 403, "{ip}");
+    }
+    let res = send(&app, "2001:db8:aa:1:1234::99", FIREFOX, "/api/v1/config").await;
+    assert_problem(res, 403, "blocked").await;
+    assert_eq!(
+        send(&app, "2001:db8:aa:2::1", FIREFOX, "/api/v1/config").await.status(),
+        200,
+        "another /64 is another client"
+    );
+}

@@ -16,6 +16,7 @@ fn now() -> u64 {
 async fn enable(app: &TestApp, user: &TestUser) -> (Vec<u8>, Vec<String>) {
     let res = app
         .authed(Method::POST, "/api/v1/auth/2fa/setup", user)
+        .json(&json!({"password": user.password}))
         .send()
         .await
         .unwrap();
@@ -68,6 +69,7 @@ async fn two_factor_sign_in_with_codes_that_work_once() {
     assert_eq!(me["totp_enabled"], true);
     let res = app
         .authed(Method::POST, "/api/v1/auth/2fa/setup", &user)
+        .json(&json!({"password": user.password}))
         .send()
         .await
         .unwrap();
@@ -180,4 +182,31 @@ async fn enable_needs_a_setup_first() {
         .await
         .unwrap();
     assert_problem(res, 401, "not_authenticated").await;
+}
+
+/// 2FA setup needs the account password (spec §1.3): a leaked access token alone cannot bind the
+/// attacker's authenticator to the account.
+#[tokio::test]
+async fn two_factor_setup_needs_the_password() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let setup = |body: serde_json::Value| {
+        app.authed(Method::POST, "/api/v1/auth/2fa/setup", &user)
+            .json(&body)
+            .send()
+    };
+    assert_problem(setup(json!({})).await.unwrap(), 422, "validation_failed").await;
+    let res = setup(json!({"password": "not the password at all"})).await.unwrap();
+    assert_problem(res, 400, "invalid_credentials").await;
+    let me = json(app.authed(Method::GET, "/api/v1/users/me", &user).send().await.unwrap()).await;
+    assert_eq!(me["totp_enabled"], false);
+    // No pending secret was stored: enabling has nothing to confirm.
+    let res = app
+        .authed(Method::POST, "/api/v1/auth/2fa/enable", &user)
+        .json(&json!({"code": "123456"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "invalid_totp").await;
+    assert_eq!(setup(json!({"password": user.password})).await.unwrap().status(), 200);
 }

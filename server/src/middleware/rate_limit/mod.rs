@@ -18,7 +18,7 @@ use axum::{
 use self::{
     gcra::{Decision, MemoryStore, Quota, now_us},
     shared::Shared,
-    tiers::Plan,
+    tiers::{Plan, Tier},
 };
 use crate::{cache::Redis, config::Settings, error::ApiError, http::context::RequestContext, state::AppState};
 
@@ -28,6 +28,7 @@ pub const MAX_MEMORY_KEYS: usize = 100_000;
 /// The three tiers' quotas and where buckets live.
 pub struct RateLimiter {
     pub auth: Quota,
+    pub refresh: Quota,
     pub user: Quota,
     pub anon: Quota,
     memory: MemoryStore,
@@ -39,6 +40,7 @@ impl RateLimiter {
         let window = settings.rate_limit_window;
         Self {
             auth: Quota::new(settings.rate_limit_auth, window),
+            refresh: Quota::new(settings.rate_limit_refresh, window),
             user: Quota::new(settings.rate_limit_user, window),
             anon: Quota::new(settings.rate_limit_anon, window),
             memory: MemoryStore::new(MAX_MEMORY_KEYS),
@@ -76,7 +78,23 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
         .get::<RequestContext>()
         .map(|c| c.client_ip)
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let plan = tiers::classify(&req, &state, ip);
+    let mut plan = tiers::classify(&req, &state, ip);
+    if plan.tier == Tier::Refresh {
+        let (rebuilt, session) = match read_refresh_session(req, &state).await {
+            Ok(pair) => pair,
+            Err(res) => return res,
+        };
+        req = rebuilt;
+        match session {
+            Some(id) => {
+                plan.quota = state.limiter.refresh;
+                plan.key = format!("refresh:{id}");
+            }
+            // A token that names no session (unknown, rotated out, absent) is an `auth`-tier attempt of
+            // this IP: guessing tokens costs the guesser's allowance, not a session's.
+            None => plan.tier = Tier::Auth,
+        }
+    }
     let limiter = &state.limiter;
     let decision = limiter.check(&plan.key, plan.quota).await;
     let mut refused = (!decision.allowed).then_some(decision.retry_after);
@@ -149,11 +167,30 @@ fn ceil_secs(d: Duration) -> u64 {
     (d.as_micros() as u64).div_ceil(1_000_000)
 }
 
-/// Buffers a sign-in body (already capped by the body-limit layer) to find the email it names, and
-/// gives the request back whole.
-async fn read_login_key(req: Request, ip: IpAddr, max: usize) -> Result<(Request, Option<String>), Response> {
+/// Buffers a refresh body (already capped by the body-limit layer) and finds the session its refresh
+/// token — from the body, else the `nf_refresh` cookie — currently belongs to; gives the request back whole.
+async fn read_refresh_session(req: Request, state: &AppState) -> Result<(Request, Option<uuid::Uuid>), Response> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|e| {
+    let bytes = read_capped(body, state.settings.max_body_bytes).await?;
+    let token = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("refresh_token")?.as_str().map(str::to_string))
+        .filter(|t| !t.is_empty())
+        .or_else(|| crate::auth::service::cookie_token(&parts.headers));
+    let session = match token {
+        Some(token) => crate::auth::store::session_id_by_refresh_hash(&state.db, &crate::crypto::sha256_hex(&token))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "rate limiter: session lookup failed; counting the refresh per IP");
+                None
+            }),
+        None => None,
+    };
+    Ok((Request::from_parts(parts, Body::from(bytes)), session))
+}
+
+async fn read_capped(body: Body, max: usize) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, max).await.map_err(|e| {
         let too_large = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
             .any(|e| e.is::<http_body_util::LengthLimitError>());
         if too_large {
@@ -166,7 +203,14 @@ async fn read_login_key(req: Request, ip: IpAddr, max: usize) -> Result<(Request
             ApiError::bad_request("bad_request", "The request body could not be read.")
         }
         .into_response()
-    })?;
+    })
+}
+
+/// Buffers a sign-in body (already capped by the body-limit layer) to find the email it names, and
+/// gives the request back whole.
+async fn read_login_key(req: Request, ip: IpAddr, max: usize) -> Result<(Request, Option<String>), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_capped(body, max).await?;
     let email = if parts.uri.path().ends_with("/token") {
         form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == "username")

@@ -13,6 +13,8 @@ use crate::state::AppState;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tier {
     Auth,
+    /// `POST /auth/refresh`: per session (resolved in the middleware from the presented token).
+    Refresh,
     User,
     Anon,
 }
@@ -21,6 +23,7 @@ impl Tier {
     pub fn name(self) -> &'static str {
         match self {
             Tier::Auth => "auth",
+            Tier::Refresh => "refresh",
             Tier::User => "user",
             Tier::Anon => "anon",
         }
@@ -32,7 +35,6 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/v1/auth/register",
     "/api/v1/auth/token",
     "/api/v1/auth/login",
-    "/api/v1/auth/refresh",
     "/api/v1/auth/verify-email",
     "/api/v1/auth/verify-email/resend",
     "/api/v1/auth/password-reset",
@@ -42,6 +44,10 @@ const TWO_FACTOR_PREFIX: &str = "/api/v1/auth/2fa/";
 /// Anonymous ticket creation is an `auth`-tier route too (a contact form is a spam target). Matched
 /// by method and path, so it is limited whether or not the support room is mounted.
 pub const SUPPORT_TICKETS: &str = "/api/v1/support/tickets";
+
+/// The `refresh` tier's route: limited per session; a token that matches no session counts in the
+/// client IP's `auth` bucket of this route instead.
+pub const REFRESH_ROUTE: &str = "/api/v1/auth/refresh";
 
 /// Routes that sign in with an email and password: also limited per IP + email, across both routes.
 pub const LOGIN_ROUTES: &[&str] = &["/api/v1/auth/login", "/api/v1/auth/token"];
@@ -80,11 +86,21 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
     } else {
         None
     };
+    if path == REFRESH_ROUTE && req.method() == Method::POST {
+        // Provisional: the middleware reads the token and moves the request to its session's bucket.
+        return Plan {
+            tier: Tier::Refresh,
+            quota: limiter.auth,
+            key: auth_key(REFRESH_ROUTE, ip),
+            login: false,
+            route: REFRESH_ROUTE.to_string(),
+        };
+    }
     if let Some(route) = auth_route {
         return Plan {
             tier: Tier::Auth,
             quota: limiter.auth,
-            key: format!("auth:{route}:{ip}"),
+            key: auth_key(&route, ip),
             login: req.method() == Method::POST && LOGIN_ROUTES.contains(&path),
             route,
         };
@@ -103,18 +119,29 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
         Some(claims) => Plan {
             tier: Tier::User,
             quota: limiter.user,
-            key: format!("user:{}:{ip}", claims.user_id),
+            key: format!("user:{}:{}", claims.user_id, client_key(ip)),
             route,
             login: false,
         },
         None => Plan {
             tier: Tier::Anon,
             quota: limiter.anon,
-            key: format!("anon:{ip}"),
+            key: format!("anon:{}", client_key(ip)),
             route,
             login: false,
         },
     }
+}
+
+/// The per-route, per-client bucket of the `auth` tier.
+pub fn auth_key(route: &str, ip: IpAddr) -> String {
+    format!("auth:{route}:{}", client_key(ip))
+}
+
+/// The client part of a bucket key: the IPv4 address, or the IPv6 `/64` (spec §6) — one host holds a
+/// whole /64, so per-address buckets would let it mint fresh allowances at will.
+pub fn client_key(ip: IpAddr) -> String {
+    crate::http::client_ip::bucket(ip).to_string()
 }
 
 /// The IP + email bucket of a sign-in. The email is hashed: addresses never sit in Redis or memory keys.
@@ -122,7 +149,7 @@ pub fn login_key(ip: IpAddr, email: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(email.trim().to_lowercase().as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("login:{ip}:{hex}")
+    format!("login:{}:{hex}", client_key(ip))
 }
 
 #[cfg(test)]
@@ -154,5 +181,14 @@ mod tests {
         assert_eq!(a, login_key(ip, "alice@example.com"));
         assert!(!a.contains("alice"));
         assert_ne!(a, login_key("203.0.113.5".parse().unwrap(), "alice@example.com"));
+        // One IPv6 /64 is one client.
+        assert_eq!(
+            login_key("2001:db8:1:2::1".parse().unwrap(), "a@b.co"),
+            login_key("2001:db8:1:2:ffff::9".parse().unwrap(), "a@b.co")
+        );
+        assert_ne!(
+            login_key("2001:db8:1:2::1".parse().unwrap(), "a@b.co"),
+            login_key("2001:db8:1:3::1".parse().unwrap(), "a@b.co")
+        );
     }
 }

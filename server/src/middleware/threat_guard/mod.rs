@@ -140,6 +140,8 @@ pub async fn threat_guard(State(state): State<AppState>, req: Request, next: Nex
         .get::<RequestContext>()
         .map(|c| c.client_ip)
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    // Strikes count per IPv4 address or IPv6 /64 (spec §6): one host cannot shed its block by hopping addresses.
+    let ip = crate::http::client_ip::bucket(ip);
     let now = Instant::now();
     if state.threats.is_blocked(ip, now) {
         return blocked(Reason::IpBlocked);

@@ -1,0 +1,9 @@
+// Boot: styles, language, the session restored from the refresh cookie, then the shell and the router.
+// The theme was already applied before first paint by /theme.js.
+import './styles/tokens.css';
+import { savedLocale, useLocale } from './i18n';
+import { auth } from './api/client';
+import './components/app';
+
+void useLocale(savedLocale());
+void auth.restore();
