@@ -96,14 +96,23 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings);
+    // With JSON logs every line the process writes is a JSON object: a fatal error is logged, not printed.
+    // (A setting that cannot be read is refused above in plain text: the log format is not known yet.)
+    let json_logs = settings.log_format == neoforge::config::LogFormat::Json;
+    let fatal = |message: String| {
+        tracing::error!(error = %message, "fatal");
+        if !json_logs {
+            eprintln!("neoforge: {message}");
+        }
+    };
     if let Err(e) = settings.ensure_secret_key() {
-        eprintln!("neoforge: cannot prepare SECRET_KEY: {e:#}");
+        fatal(format!("cannot prepare SECRET_KEY: {e:#}"));
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("neoforge: cannot start the async runtime: {e}");
+            fatal(format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -126,8 +135,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "fatal");
-            eprintln!("neoforge: {e:#}");
+            fatal(format!("{e:#}"));
             ExitCode::FAILURE
         }
     }

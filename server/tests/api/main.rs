@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod jobs;
 mod jobs_admin;
+mod logs;
 mod maintenance;
 mod metrics;
 mod middleware;
