@@ -55,6 +55,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
                 .merge(crate::community::router())
                 .merge(crate::status::router())
                 .merge(crate::audit::router())
+                .merge(crate::jobs::admin::router())
                 .merge(crate::security::router()),
         )
         .merge(system::probe_router())

@@ -585,7 +585,8 @@ impl Settings {
     }
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+/// Writes `contents` to `path` readable by this user only (0600 on Unix).
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

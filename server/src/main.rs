@@ -1,5 +1,5 @@
 //! The `neoforge` command line: serve (default), worker, migrate, check-config, openapi, create-admin,
-//! seed-demo, backup, healthcheck.
+//! seed-demo, backup, jobs, healthcheck.
 
 use std::{net::SocketAddr, process::ExitCode};
 
@@ -44,12 +44,37 @@ enum Command {
     /// Write demo data once (a demo user, projects, tickets, posts, a week of status events) and print the
     /// demo credentials. Refused in staging and production. Used by `make run DEMO=1`.
     SeedDemo,
+    /// Inspect and repair the background job queue (the back office of `/api/v1/admin/jobs`).
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Write a consistent copy of the SQLite database to PATH (a new file) while the server keeps serving.
     /// For PostgreSQL use pg_dump (docs/operations.md).
     Backup {
         /// The file to write; it must not exist.
         path: std::path::PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state: queued, running, done or dead.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only jobs of this queue.
+        #[arg(long)]
+        queue: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Run a dead (or waiting) job again now, with fresh attempts.
+    Retry { id: uuid::Uuid },
+    /// Delete a dead job.
+    Discard { id: uuid::Uuid },
 }
 
 fn main() -> ExitCode {
@@ -71,14 +96,23 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings);
+    // With JSON logs every line the process writes is a JSON object: a fatal error is logged, not printed.
+    // (A setting that cannot be read is refused above in plain text: the log format is not known yet.)
+    let json_logs = settings.log_format == neoforge::config::LogFormat::Json;
+    let fatal = |message: String| {
+        tracing::error!(error = %message, "fatal");
+        if !json_logs {
+            eprintln!("neoforge: {message}");
+        }
+    };
     if let Err(e) = settings.ensure_secret_key() {
-        eprintln!("neoforge: cannot prepare SECRET_KEY: {e:#}");
+        fatal(format!("cannot prepare SECRET_KEY: {e:#}"));
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("neoforge: cannot start the async runtime: {e}");
+            fatal(format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -94,14 +128,14 @@ fn main() -> ExitCode {
             Command::CreateAdmin { email, password } => create_admin(settings, &email, password.as_deref()).await,
             Command::SeedDemo => seed_demo(settings).await,
             Command::Backup { path } => backup(settings, &path).await,
+            Command::Jobs { action } => jobs(settings, action).await,
             Command::Openapi | Command::Healthcheck => unreachable!("handled before the runtime starts"),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "fatal");
-            eprintln!("neoforge: {e:#}");
+            fatal(format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -198,6 +232,57 @@ async fn create_admin(settings: Settings, email: &str, password: Option<&str>) -
     }
     state.db.close().await;
     Ok(())
+}
+
+async fn jobs(settings: Settings, action: JobsAction) -> anyhow::Result<()> {
+    use neoforge::jobs::admin::{self, Actor};
+    let state = server::build_state(settings).await?;
+    let explain = |e: neoforge::error::ApiError| anyhow::anyhow!(e.detail);
+    let result = match action {
+        JobsAction::List {
+            state: status,
+            queue,
+            limit,
+        } => {
+            let jobs = admin::recent(&state, status.as_deref(), queue.as_deref(), limit)
+                .await
+                .map_err(explain);
+            jobs.map(|jobs| {
+                println!(
+                    "{:<36}  {:<8}  {:<12}  {:<7}  {:>8}  {:<20}  last error",
+                    "id", "queue", "kind", "status", "attempts", "created"
+                );
+                for j in jobs {
+                    println!(
+                        "{:<36}  {:<8}  {:<12}  {:<7}  {:>3} / {:<2}  {:<20}  {}",
+                        j.id,
+                        j.queue,
+                        j.kind,
+                        j.status,
+                        j.attempts,
+                        j.max_attempts,
+                        j.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            })
+        }
+        JobsAction::Retry { id } => admin::retry(&state, id, Actor::Cli)
+            .await
+            .map(|j| {
+                println!(
+                    "job {} is queued to run now (attempts start again at 0 of {})",
+                    j.id, j.max_attempts
+                )
+            })
+            .map_err(explain),
+        JobsAction::Discard { id } => admin::discard(&state, id, Actor::Cli)
+            .await
+            .map(|()| println!("job {id} discarded"))
+            .map_err(explain),
+    };
+    state.db.close().await;
+    result
 }
 
 async fn backup(settings: Settings, path: &std::path::Path) -> anyhow::Result<()> {

@@ -99,6 +99,31 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
         "Jobs that finished successfully, by queue.",
     ),
     (
+        "jobs_dead_waiting",
+        "gauge",
+        "Dead jobs waiting for the back office (retry or discard them), by queue and kind; read from the database at each scrape.",
+    ),
+    (
+        "process_cpu_seconds_total",
+        "counter",
+        "CPU time this process has used (user + system), in seconds.",
+    ),
+    (
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory of this process, in bytes.",
+    ),
+    (
+        "process_open_fds",
+        "gauge",
+        "Open file descriptors of this process (sockets included: client and database connections).",
+    ),
+    (
+        "process_start_time_seconds",
+        "gauge",
+        "When this process started, in seconds since the Unix epoch.",
+    ),
+    (
         "periodic_task_runs_total",
         "counter",
         "Periodic maintenance runs by task and outcome (ok, error, busy: running on another instance).",
@@ -144,12 +169,78 @@ pub fn install() -> &'static PrometheusHandle {
 /// The exposition text: what the recorder holds, plus HELP/TYPE for families with no sample yet.
 pub fn render() -> String {
     let mut text = install().render();
+    text.push_str(&process_metrics());
     for (name, kind, help) in FAMILIES {
         if !text.contains(&format!("# TYPE {name} ")) {
             text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n\n"));
         }
     }
     text
+}
+
+/// The `process_*` families, read from `/proc/self` at each scrape (Linux; empty elsewhere). They are
+/// written as text because a CPU-seconds counter is fractional, which the recorder's counters are not.
+fn process_metrics() -> String {
+    let Some(p) = read_process() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for (name, value) in [
+        ("process_cpu_seconds_total", p.cpu_seconds),
+        ("process_resident_memory_bytes", p.rss_bytes),
+        ("process_open_fds", p.open_fds),
+        ("process_start_time_seconds", p.start_time),
+    ] {
+        let (_, kind, help) = FAMILIES
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .expect("listed in FAMILIES");
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n\n"
+        ));
+    }
+    out
+}
+
+struct ProcessSample {
+    cpu_seconds: f64,
+    rss_bytes: f64,
+    open_fds: f64,
+    start_time: f64,
+}
+
+fn read_process() -> Option<ProcessSample> {
+    // Kernel clock ticks per second: 100 on every Linux architecture we build for (USER_HZ).
+    const TICKS: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) closed by the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of stat, starttime 22 (1-based, counting pid and comm).
+    let cpu_seconds = (ticks(11)? + ticks(12)?) / TICKS;
+    let started_after_boot = ticks(19)? / TICKS;
+    let boot_time = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())?;
+    let rss_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })?;
+    let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as f64;
+    Some(ProcessSample {
+        cpu_seconds,
+        rss_bytes: rss_kib * 1024.0,
+        open_fds,
+        start_time: boot_time + started_after_boot,
+    })
 }
 
 /// Prometheus metrics (text exposition format). With `METRICS_TOKEN` set, it is required as a bearer token.
@@ -180,7 +271,10 @@ pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap)
         }
     }
     state.db.record_pool_gauges();
-    let (ready, ()) = tokio::join!(crate::system::is_ready(&state), crate::jobs::record_depth_gauge(&state));
+    let (ready, ()) = tokio::join!(
+        crate::system::is_ready(&state),
+        crate::jobs::record_queue_gauges(&state)
+    );
     metrics::gauge!("neoforge_ready").set(if ready { 1.0 } else { 0.0 });
     (
         [

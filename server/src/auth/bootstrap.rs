@@ -4,9 +4,12 @@
 use secrecy::ExposeSecret;
 
 use super::{model::Email, store};
-use crate::{db::now, state::AppState};
+use crate::{config::LogFormat, db::now, state::AppState};
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@localhost";
+
+/// Where a first start with JSON logs puts the generated administrator password (in `DATA_DIR`, mode 0600).
+pub const PASSWORD_FILE: &str = "first-admin-password";
 
 /// What `create_admin` did.
 #[derive(Debug, PartialEq, Eq)]
@@ -109,11 +112,26 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
         Outcome::Promoted => "promoted the existing account",
         Outcome::PromotedAndReset => "promoted the existing account (its sessions, 2FA and password were reset)",
     };
-    match generated {
-        Some(pw) => println!(
+    match (state.settings.log_format, generated) {
+        (LogFormat::Text, Some(pw)) => println!(
             "\n  First start: {what} {email}\n  Password (shown once): {pw}\n  Sign in and change it in Settings.\n"
         ),
-        None => println!("First start: {what} {email} (password from ADMIN_PASSWORD)"),
+        (LogFormat::Text, None) => println!("First start: {what} {email} (password from ADMIN_PASSWORD)"),
+        // JSON lines go to a log pipeline, where a password must never appear: it goes to a file only the
+        // service's user can read, and the line says where.
+        (LogFormat::Json, Some(pw)) => {
+            let path = state.settings.data_dir.join(PASSWORD_FILE);
+            std::fs::create_dir_all(&state.settings.data_dir)?;
+            crate::config::write_private(&path, &format!("{pw}\n"))?;
+            tracing::warn!(
+                admin_email = %email,
+                password_file = %path.display(),
+                "first start: {what}; its generated password is in password_file: sign in, change it, delete the file"
+            );
+        }
+        (LogFormat::Json, None) => {
+            tracing::warn!(admin_email = %email, "first start: {what} (password from ADMIN_PASSWORD)")
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! Jobs with an outside effect (email) record the effect (`effect_at`) before they are acked, so a
 //! retry after a crash between the two does not repeat the effect.
 
+pub mod admin;
 pub mod backoff;
 pub mod email;
 pub mod periodic;
@@ -106,18 +107,36 @@ impl Registry {
     }
 }
 
-/// Sets `job_queue_depth{queue}` (queued and running jobs) from the database. Best effort: a slow or
-/// failing database leaves the last value, it never fails the scrape.
-pub async fn record_depth_gauge(state: &AppState) {
-    let read = tokio::time::timeout(std::time::Duration::from_secs(1), store::depth(&state.db)).await;
-    let Ok(Ok(rows)) = read else { return };
+/// Sets `job_queue_depth{queue}` (queued and running jobs) and `jobs_dead_waiting{queue,kind}` from the
+/// database. Best effort: a slow or failing database leaves the last values, it never fails the scrape.
+pub async fn record_queue_gauges(state: &AppState) {
+    let wait = std::time::Duration::from_secs(1);
+    let read = tokio::time::timeout(wait, async {
+        Ok::<_, sqlx::Error>((store::depth(&state.db).await?, store::dead_by_kind(&state.db).await?))
+    })
+    .await;
+    let Ok(Ok((depth, dead))) = read else { return };
     for queue in KNOWN_QUEUES {
-        if !rows.iter().any(|(q, _)| q == queue) {
+        if !depth.iter().any(|(q, _)| q == queue) {
             metrics::gauge!("job_queue_depth", "queue" => queue.to_string()).set(0.0);
         }
     }
-    for (queue, n) in rows {
+    for (queue, n) in depth {
         metrics::gauge!("job_queue_depth", "queue" => queue).set(n as f64);
+    }
+    // A kind whose dead jobs were all retried or discarded drops out of the query: set it to 0.
+    static SEEN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    for (queue, kind) in seen.iter() {
+        if !dead.iter().any(|(q, k, _)| q == queue && k == kind) {
+            metrics::gauge!("jobs_dead_waiting", "queue" => queue.clone(), "kind" => kind.clone()).set(0.0);
+        }
+    }
+    for (queue, kind, n) in dead {
+        metrics::gauge!("jobs_dead_waiting", "queue" => queue.clone(), "kind" => kind.clone()).set(n as f64);
+        if !seen.iter().any(|(q, k)| *q == queue && *k == kind) {
+            seen.push((queue, kind));
+        }
     }
 }
 

@@ -243,6 +243,15 @@ pub async fn depth(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
     .await)
 }
 
+/// Dead jobs by queue and kind (the back office's to-do list).
+pub async fn dead_by_kind(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as(
+        "SELECT queue, kind, COUNT(*) FROM jobs WHERE status = 'dead' GROUP BY queue, kind ORDER BY queue, kind"
+    )
+    .fetch_all(c)
+    .await)
+}
+
 pub async fn state(db: &Db, id: Uuid) -> Result<Option<JobState>, sqlx::Error> {
     with_db!(db, |c| sqlx::query_as(
         "SELECT id, queue, kind, status, attempts, max_attempts, available_at, locked_by, effect_at, last_error,
@@ -270,3 +279,67 @@ pub async fn prune_finished(tx: &mut Tx, done_before: Ts, dead_before: Ts, limit
     .await
     .map(|r| r.rows_affected()))
 }
+
+/// A job as the back office shows it: everything but the payload (which may hold sealed secrets).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub queue: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub available_at: Ts,
+    pub locked_by: Option<String>,
+    pub effect_at: Option<Ts>,
+    pub last_error: Option<String>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+    pub finished_at: Option<Ts>,
+}
+
+impl crate::http::list::ListRow for JobRow {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn sort_value(&self, _name: &str) -> crate::http::list::SortValue {
+        crate::http::list::SortValue::Time(self.created_at)
+    }
+}
+
+/// `SELECT` of [`JobRow`] (the list engine appends filter, order and limit).
+pub fn job_row_select() -> String {
+    format!("SELECT {JOB_ROW_COLUMNS} FROM jobs")
+}
+
+pub async fn job_row(db: &Db, id: Uuid) -> Result<Option<JobRow>, sqlx::Error> {
+    let q = sqlx::AssertSqlSafe(format!("{} WHERE id = $1", job_row_select()));
+    with_db!(db, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
+}
+
+/// Makes a dead or waiting job run now, with its attempts counted afresh. Running and done jobs are left
+/// alone (`None`): a running one has a worker, a done one did its work.
+pub async fn retry_now(tx: &mut Tx, id: Uuid, now: Ts) -> Result<Option<JobRow>, sqlx::Error> {
+    let q = sqlx::AssertSqlSafe(format!(
+        "UPDATE jobs SET status = 'queued', attempts = 0, available_at = $2, lease_id = NULL, locked_by = NULL,
+             finished_at = NULL, updated_at = $2
+         WHERE id = $1 AND status IN ('dead', 'queued')
+         RETURNING {}",
+        JOB_ROW_COLUMNS
+    ));
+    with_tx!(tx, |c| sqlx::query_as(q).bind(id).bind(now).fetch_optional(c).await)
+}
+
+/// Deletes a dead job; `false` when it is not (or no longer) dead.
+pub async fn discard_dead(tx: &mut Tx, id: Uuid) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM jobs WHERE id = $1 AND status = 'dead'"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected() == 1))
+}
+
+const JOB_ROW_COLUMNS: &str = "id, queue, kind, status, attempts, max_attempts, available_at, locked_by, effect_at, \
+    last_error, created_at, updated_at, finished_at";

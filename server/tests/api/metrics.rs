@@ -138,3 +138,51 @@ async fn readiness_is_exported_as_a_gauge() {
     let text = broken.get("/metrics").await.text().await.unwrap();
     assert_eq!(metric_in(&text, "neoforge_ready", &[]), 0.0, "{text}");
 }
+
+#[tokio::test]
+async fn process_families_describe_this_process() {
+    let app = TestApp::spawn().await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for (family, kind) in [
+        ("process_cpu_seconds_total", "counter"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_open_fds", "gauge"),
+        ("process_start_time_seconds", "gauge"),
+    ] {
+        assert!(text.contains(&format!("# TYPE {family} {kind}\n")), "{family}:\n{text}");
+        assert_eq!(
+            text.matches(&format!("# TYPE {family} ")).count(),
+            1,
+            "{family} described once"
+        );
+    }
+    // The test process is this server's process: the values must be its own.
+    let rss = metric_in(&text, "process_resident_memory_bytes", &[]);
+    let own_rss_kib: f64 = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap();
+    assert!(
+        rss > 1e6 && (rss / 1024.0 - own_rss_kib).abs() < own_rss_kib * 0.5,
+        "{rss} vs {own_rss_kib} KiB"
+    );
+    assert!(metric_in(&text, "process_open_fds", &[]) >= 3.0);
+    let started = metric_in(&text, "process_start_time_seconds", &[]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        started > now - 3600.0 && started <= now + 1.0,
+        "started {started}, now {now}"
+    );
+    assert!(metric_in(&text, "process_cpu_seconds_total", &[]) > 0.0);
+}
