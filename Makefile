@@ -5,12 +5,14 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web web-deps test test-rust test-web test-e2e check openapi smoke bench dev clean
+.PHONY: run release web web-deps test test-rust test-web test-e2e test-scale reliability check openapi smoke bench dev clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
+## `make run DEMO=1` first writes demo data (once; the demo sign-in is printed).
 run: web
 	@echo "==> building the server (first build takes several minutes on 2 cores)"
 	$(CARGO) build -p neoforge
+	@if [ "$(DEMO)" = 1 ]; then echo "==> demo data"; $(TARGET_DIR)/debug/$(BIN) seed-demo; fi
 	@echo "==> serving on http://localhost:$${PORT:-8000} (SQLite under ./data/; Ctrl-C stops)"
 	$(TARGET_DIR)/debug/$(BIN) serve
 
@@ -64,6 +66,25 @@ test-e2e: web
 	@echo "==> building the server for the browser tests"
 	$(CARGO) build -p neoforge
 	cd web && NEOFORGE_BIN=$(abspath $(TARGET_DIR))/debug/$(BIN) npm run test:e2e
+
+## Two `neoforge serve` processes on one PostgreSQL and one Redis (TEST_DATABASE_URL, TEST_REDIS_URL):
+## sessions, revocation, limits, idempotency, jobs and periodic tasks across instances; SIGTERM drains one.
+test-scale:
+	@if [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; then \
+		echo "test-scale needs TEST_DATABASE_URL and TEST_REDIS_URL (scripts/ensure-services.sh starts both), e.g."; \
+		echo "  TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379 make test-scale"; \
+		exit 2; \
+	fi
+	$(CARGO) test -p neoforge --test scale
+
+## The reliability tests on their own (docs/reliability.md): concurrency, crash, dependency faults, backup,
+## parser properties; with TEST_DATABASE_URL and TEST_REDIS_URL also on PostgreSQL and across two instances.
+reliability:
+	env -u TEST_DATABASE_URL $(CARGO) test -p neoforge --test api -- reliability:: faults:: backup::
+	$(CARGO) test -p neoforge --test props
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		$(CARGO) test -p neoforge --test api -- reliability:: faults:: backup:: && $(MAKE) --no-print-directory test-scale; \
+	fi
 
 ## Formatting, lints, the committed OpenAPI document and the alert rules (promtool).
 check:
