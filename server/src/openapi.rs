@@ -50,5 +50,57 @@ impl Modify for BearerAuth {
 
 /// The complete document, as served at `/api/v1/openapi.json` and printed by `neoforge openapi`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    crate::app::api_routes().split_for_parts().1
+    finish(crate::app::api_routes().split_for_parts().1)
+}
+
+/// What the assembled document needs that no single handler states: every operation under `/api/v1` is
+/// rate limited (spec §6), so each one documents its 429 `rate_limited` with `Retry-After` (handlers that
+/// say more about theirs keep their own text).
+pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{
+        ContentBuilder, Ref, ResponseBuilder,
+        header::HeaderBuilder,
+        schema::{ObjectBuilder, Type},
+    };
+    let retry_after = || {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("Seconds until a request of this tier would be allowed"))
+            .build()
+    };
+    let limited = ResponseBuilder::new()
+        .description("rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header("Retry-After", retry_after())
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with(crate::app::API_PREFIX) {
+            continue;
+        }
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let entry = op
+                .responses
+                .responses
+                .entry("429".to_string())
+                .or_insert_with(|| limited.clone().into());
+            if let utoipa::openapi::RefOr::T(res) = entry {
+                res.headers.entry("Retry-After".to_string()).or_insert_with(retry_after);
+            }
+        }
+    }
+    doc
 }
