@@ -51,7 +51,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Activate/deactivate a user or change their admin flag. Administrators cannot demote or deactivate themselves. */
+        /**
+         * Activate/deactivate a user or change their admin flag. Deactivating revokes every session of the user.
+         *     Administrators cannot demote or deactivate themselves, and the last active administrator cannot be
+         *     demoted or deactivated by anyone.
+         */
         patch: operations["update_user"];
         trace?: never;
     };
@@ -98,7 +102,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start 2FA setup: a new secret to scan; pending until enabled with a code. */
+        /** Start 2FA setup (the account password confirms it): a new secret to scan; pending until enabled with a code. */
         post: operations["totp_setup"];
         delete?: never;
         options?: never;
@@ -561,7 +565,10 @@ export interface paths {
         delete: operations["delete_me"];
         options?: never;
         head?: never;
-        /** Change name or email. A new email must be verified again. */
+        /**
+         * Change name or email. A new email needs `current_password`, must be verified again, is announced to the
+         *     old address and voids outstanding password-reset links.
+         */
         patch: operations["update_me"];
         trace?: never;
     };
@@ -1153,6 +1160,10 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description A signed-in user's password, confirming a sensitive step (2FA setup). */
+        PasswordIn: {
+            password: string;
+        };
         /** @description A post. `content` is plain text: clients render it as text, never as HTML. */
         PostOut: {
             /** Format: uuid */
@@ -1348,6 +1359,8 @@ export interface components {
             secret: string;
         };
         UpdateMeIn: {
+            /** @description Required when `email` changes. */
+            current_password?: string | null;
             email?: string | null;
             full_name?: string | null;
         };
@@ -1517,6 +1530,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not an administrator */
             403: {
                 headers: {
@@ -1535,8 +1557,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description cannot_modify_self */
+            /** @description cannot_modify_self, or last_admin: the last active administrator */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1635,7 +1666,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordIn"];
+            };
+        };
         responses: {
             /** @description Secret and otpauth URI */
             200: {
@@ -1646,8 +1681,44 @@ export interface operations {
                     "application/json": components["schemas"]["TotpSetupOut"];
                 };
             };
+            /** @description invalid_credentials: the password is wrong */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description totp_already_enabled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1688,6 +1759,42 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description csrf_rejected: cookie mode from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     logout: {
@@ -1721,6 +1828,15 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description csrf_rejected: the cookie was sent from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1863,6 +1979,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description csrf_rejected: the cookie was sent from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited (`refresh` tier per session; unknown tokens: the `auth` tier per IP) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     register: {
@@ -1887,7 +2021,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Registration is closed */
+            /** @description registration_closed, or csrf_rejected: cookie mode from another origin */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2118,6 +2252,51 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description csrf_rejected: cookie mode from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     verify_email: {
@@ -2292,7 +2471,16 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid input */
+            /** @description quota_exceeded (MAX_POSTS_PER_USER) or idempotency_in_progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3029,8 +3217,26 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description Invalid input */
+            /** @description quota_exceeded (MAX_TICKETS_PER_USER) or idempotency_in_progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or idempotency_key_reused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited (anonymous tickets are in the `auth` tier) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3208,6 +3414,33 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description last_admin: the last active administrator cannot be deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     update_me: {
@@ -3232,6 +3465,24 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description invalid_credentials: `current_password` is wrong */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description email_taken */
             409: {
                 headers: {
@@ -3241,7 +3492,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid input */
+            /** @description Invalid input, or a new email without `current_password` */
             422: {
                 headers: {
                     [name: string]: unknown;

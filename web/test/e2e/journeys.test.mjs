@@ -222,6 +222,19 @@ describe('journeys', () => {
     await page.waitForURL('**/login');
     await signIn(page, srv.base, { email: bob.email, password: 'second-password-456' });
     await page.waitForURL('**/projects');
+
+    // Changing the email asks for the current password (a wrong one is shown at its field).
+    await page.goto(`${srv.base}/settings`);
+    await page.getByLabel('Full name').fill('Bob B. Babbage');
+    await page.getByLabel('Email', { exact: true }).fill('bob2@example.com');
+    const current = page.getByLabel('Current password (needed to change the email)');
+    await current.fill('not-my-password');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('The password is incorrect.').waitFor();
+    await current.fill('second-password-456');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Check your new address for a verification link').waitFor();
+    await srv.email('bob2@example.com', { match: /verify-email\?token=/ });
     await signOut(page);
   });
 
