@@ -184,6 +184,13 @@ describe('journeys', () => {
     await page.getByText('Status event posted.').waitFor();
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'status_event.create' }).first().waitFor();
+    await page.getByLabel('Action starts with').fill('status_event.');
+    await page.getByRole('cell', { name: 'auth.login' }).first().waitFor({ state: 'detached' });
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Until (UTC)').fill(day(-1));
+    await page.getByText('No entries match.').waitFor();
+    await page.getByLabel('Until (UTC)').fill(day(0));
+    await page.getByRole('cell', { name: 'status_event.create' }).first().waitFor();
     await page.goto(`${srv.base}/status`);
     await page.getByText('Slow responses in one region').first().waitFor();
     await page.getByText('Degraded performance').waitFor();
