@@ -12,6 +12,8 @@ export const shared = css`
   a { color: var(--nf-primary); text-underline-offset: 2px; }
   a:hover { color: var(--nf-primary-hover); }
   :focus-visible { outline: 3px solid var(--nf-focus); outline-offset: 2px; border-radius: 4px; }
+  /* Fields always show focus (a date input's focus sits in its inner parts, where :focus-visible misses). */
+  input:focus, input:focus-within, textarea:focus, select:focus { outline: 3px solid var(--nf-focus); outline-offset: 2px; }
   .muted { color: var(--nf-muted); }
   .small { font-size: var(--nf-text-sm); }
   .mono { font-family: var(--nf-mono); }
