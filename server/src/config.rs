@@ -640,6 +640,30 @@ mod tests {
             (s.rate_limit_auth, s.rate_limit_user, s.rate_limit_anon),
             (10, 300, 100)
         );
+        assert_eq!(s.rate_limit_refresh, 60);
+        assert_eq!(
+            (s.header_timeout, s.keep_alive_timeout),
+            (Duration::from_secs(10), Duration::from_secs(60))
+        );
+        assert_eq!(
+            (s.max_projects_per_user, s.max_tickets_per_user, s.max_posts_per_user),
+            (1000, 1000, 10_000)
+        );
+        assert_eq!(s.idempotency_max_stored_bytes, 65_536);
+    }
+
+    #[test]
+    fn burned_and_example_keys_are_known() {
+        assert!(is_known_secret_key(EXAMPLE_SECRET_KEYS[1]));
+        assert!(!is_known_secret_key("a-fresh-secret-nobody-has-seen-0123456789"));
+        for (var, value) in [
+            ("HEADER_TIMEOUT", "0s"),
+            ("KEEP_ALIVE_TIMEOUT", "never"),
+            ("RATE_LIMIT_REFRESH", "0"),
+            ("MAX_POSTS_PER_USER", "-1"),
+        ] {
+            assert_eq!(settings(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
+        }
     }
 
     #[test]
