@@ -11,6 +11,7 @@ const USER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'analyt
 describe('journeys', () => {
   let srv, browser, ctx, page;
   const violations = [];
+  const errors = [];
   let cspBefore = 0;
   let recovery = [];
 
@@ -18,9 +19,8 @@ describe('journeys', () => {
     srv = await startServer();
     cspBefore = await srv.metric('csp_reports_total');
     browser = await launch();
-    ctx = await context(browser, { violations });
+    ctx = await context(browser, { violations, errors });
     page = await ctx.newPage();
-    page.on('pageerror', (e) => console.error('pageerror:', e.message));
   });
 
   after(async () => {
@@ -249,5 +249,6 @@ describe('journeys', () => {
     await settled(page);
     assert.deepEqual(violations, []);
     assert.equal(await srv.metric('csp_reports_total'), cspBefore);
+    assert.deepEqual(errors, [], 'no uncaught error in the app');
   });
 });
