@@ -169,7 +169,13 @@ describe('accessibility', () => {
 
   it('French: pages render translated, <html lang> follows, and axe stays clean', async () => {
     const ctx = await context(browser, { theme: 'light', violations, errors });
-    await ctx.addInitScript(() => localStorage.setItem('nf-lang', 'fr'));
+    await ctx.addInitScript(() => {
+      try {
+        localStorage.setItem('nf-lang', 'fr');
+      } catch {
+        /* about:blank has no storage */
+      }
+    });
     const page = await ctx.newPage();
     const expected = { '/': 'Votre SaaS, prêt dès le premier jour', '/login': 'Se connecter', '/status': 'État du système', '/community': 'Communauté', '/no-such-page': 'Page introuvable' };
     for (const [path, heading] of Object.entries(expected)) {

@@ -30,7 +30,11 @@ export async function context(browser, { theme, width = 1280, height = 800, viol
   ctx.on('page', (p) => p.on('pageerror', (e) => errors?.push(`${p.url()}: ${e.message}`)));
   await ctx.exposeBinding('__nfCsp', (_src, v) => violations?.push(v));
   await ctx.addInitScript((t) => {
-    if (t) localStorage.setItem('nf-theme', t);
+    try {
+      if (t) localStorage.setItem('nf-theme', t);
+    } catch {
+      /* about:blank has no storage */
+    }
     document.addEventListener('securitypolicyviolation', (e) => {
       // @ts-ignore — the binding above
       window.__nfCsp({ directive: e.effectiveDirective, blocked: e.blockedURI, disposition: e.disposition, page: location.pathname, sample: e.sample });
