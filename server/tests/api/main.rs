@@ -33,4 +33,5 @@ mod support_desk;
 mod system;
 mod threats;
 mod totp;
+mod tracing_export;
 mod users;
