@@ -205,7 +205,7 @@ export class NfAdmin extends NfElement {
         <tbody>
           ${this.audit.items.map(
             (a) => html`<tr>
-              <td>${fmtDate(a.created_at)}</td><td class="mono">${a.action}</td>
+              <td class="nowrap">${fmtDate(a.created_at)}</td><td class="mono">${a.action}</td>
               <td>${a.resource_type ?? ''} <span class="mono small">${a.resource_id?.slice(0, 8) ?? ''}</span></td>
               <td class="mono small">${a.actor_id?.slice(0, 8) ?? '—'}</td><td class="mono small">${a.ip ?? ''}</td>
             </tr>`,
