@@ -21,6 +21,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs, newest first, optionally of one state and queue. */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job, without its payload. */
+        get: operations["get_job"];
+        put?: never;
+        post?: never;
+        /** Delete a dead job. */
+        delete: operations["discard_job"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a dead (or waiting) job again now, with its attempts counted afresh. An email whose sending was
+         *     already recorded is not sent twice.
+         */
+        post: operations["retry_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -741,6 +796,56 @@ export interface components {
             total?: number | null;
         };
         /** @description A page in cursor mode. */
+        CursorPage_JobOut: {
+            has_more: boolean;
+            items: {
+                /**
+                 * Format: int32
+                 * @description Claims so far (the current one included while running).
+                 */
+                attempts: number;
+                /**
+                 * Format: date-time
+                 * @description When it may run next (queued) or when its lease ends (running).
+                 */
+                available_at: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When its outside effect (an email sent) happened: a job with an effect never repeats it.
+                 */
+                effect_at?: string | null;
+                /** Format: date-time */
+                finished_at?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** @description What it does (`email.send`, …). */
+                kind: string;
+                /** @description The error of its last failed attempt. */
+                last_error?: string | null;
+                /** @description The worker holding it while it runs. */
+                locked_by?: string | null;
+                /** Format: int32 */
+                max_attempts: number;
+                /** @description The queue it runs on (`email`, …). */
+                queue: string;
+                /** @description `queued`, `running`, `done` or `dead`. */
+                status: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /** @description Opaque; pass it back as `cursor` for the next page. `null` on the last page. */
+            next_cursor?: string | null;
+            /** Format: int64 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @description Present with `include_total=true`.
+             */
+            total?: number | null;
+        };
+        /** @description A page in cursor mode. */
         CursorPage_PostOut: {
             has_more: boolean;
             items: {
@@ -937,6 +1042,44 @@ export interface components {
             uptime_seconds: number;
             version: string;
         };
+        /** @description A background job, without its payload. */
+        JobOut: {
+            /**
+             * Format: int32
+             * @description Claims so far (the current one included while running).
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When it may run next (queued) or when its lease ends (running).
+             */
+            available_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When its outside effect (an email sent) happened: a job with an effect never repeats it.
+             */
+            effect_at?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description What it does (`email.send`, …). */
+            kind: string;
+            /** @description The error of its last failed attempt. */
+            last_error?: string | null;
+            /** @description The worker holding it while it runs. */
+            locked_by?: string | null;
+            /** Format: int32 */
+            max_attempts: number;
+            /** @description The queue it runs on (`email`, …). */
+            queue: string;
+            /** @description `queued`, `running`, `done` or `dead`. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description The body of a legacy report (`Content-Type: application/csp-report`): `{"csp-report": {...}}`. */
         LegacyCspReport: {
             "csp-report": components["schemas"]["LegacyCspReportBody"];
@@ -976,6 +1119,57 @@ export interface components {
                 /** Format: uuid */
                 resource_id?: string | null;
                 resource_type?: string | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @description `ceil(total / page_size)`, 0 when empty.
+             */
+            pages: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description A page in offset mode. */
+        Page_JobOut: {
+            items: {
+                /**
+                 * Format: int32
+                 * @description Claims so far (the current one included while running).
+                 */
+                attempts: number;
+                /**
+                 * Format: date-time
+                 * @description When it may run next (queued) or when its lease ends (running).
+                 */
+                available_at: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When its outside effect (an email sent) happened: a job with an effect never repeats it.
+                 */
+                effect_at?: string | null;
+                /** Format: date-time */
+                finished_at?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** @description What it does (`email.send`, …). */
+                kind: string;
+                /** @description The error of its last failed attempt. */
+                last_error?: string | null;
+                /** @description The worker holding it while it runs. */
+                locked_by?: string | null;
+                /** Format: int32 */
+                max_attempts: number;
+                /** @description The queue it runs on (`email`, …). */
+                queue: string;
+                /** @description `queued`, `running`, `done` or `dead`. */
+                status: string;
+                /** Format: date-time */
+                updated_at: string;
             }[];
             /** Format: int64 */
             page: number;
@@ -1458,6 +1652,292 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this state: `queued`, `running`, `done` or `dead`. */
+                state?: string;
+                /** @description Only jobs of this queue. */
+                queue?: string;
+                page?: number;
+                page_size?: number;
+                cursor?: string;
+                include_total?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cursor mode */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CursorPage_JobOut"];
+                };
+            };
+            /** @description invalid_cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description job_state_conflict: only dead jobs are discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued to run now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description job_state_conflict: the job is running or done */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_users: {
@@ -1501,6 +1981,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1575,6 +2066,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     totp_disable: {
@@ -1613,6 +2115,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1655,6 +2168,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1720,6 +2244,8 @@ export interface operations {
             /** @description rate_limited */
             429: {
                 headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1789,6 +2315,8 @@ export interface operations {
             /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
             429: {
                 headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1844,6 +2372,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     logout_all: {
@@ -1871,6 +2410,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1904,6 +2454,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1944,6 +2505,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1991,6 +2563,8 @@ export interface operations {
             /** @description rate_limited (`refresh` tier per session; unknown tokens: the `auth` tier per IP) */
             429: {
                 headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2048,6 +2622,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_sessions: {
@@ -2100,6 +2685,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     revoke_others: {
@@ -2131,6 +2727,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2178,6 +2785,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     revoke_session: {
@@ -2208,6 +2826,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2291,6 +2920,8 @@ export interface operations {
             /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
             429: {
                 headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2330,6 +2961,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     resend_verification: {
@@ -2361,6 +3003,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2416,6 +3069,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2489,6 +3153,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_post: {
@@ -2525,6 +3200,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2575,6 +3261,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2642,6 +3339,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     client_config: {
@@ -2660,6 +3368,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConfigOut"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2729,6 +3448,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_project: {
@@ -2783,6 +3513,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_project: {
@@ -2819,6 +3560,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2860,6 +3612,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2918,6 +3681,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     csp_report: {
@@ -2961,6 +3735,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     status_page: {
@@ -2987,6 +3772,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -3031,6 +3827,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3086,6 +3893,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     service_status: {
@@ -3122,6 +3940,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3182,6 +4011,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_ticket: {
@@ -3238,6 +4078,8 @@ export interface operations {
             /** @description rate_limited (anonymous tickets are in the `auth` tier) */
             429: {
                 headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3280,6 +4122,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3347,6 +4200,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_me: {
@@ -3381,6 +4245,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3439,6 +4314,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3501,6 +4387,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     change_password: {
@@ -3539,6 +4436,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
