@@ -71,3 +71,25 @@ async fn json_logs_are_json_only_and_the_first_admin_password_goes_to_a_private_
     assert_eq!(first_start["admin_email"], "admin@localhost");
     assert_eq!(first_start["password_file"], file.display().to_string());
 }
+
+#[test]
+fn a_setting_that_cannot_be_read_is_refused_in_one_json_line_when_logs_are_json() {
+    for envs in [
+        &[("LOG_FORMAT", "json"), ("PORT", "eighty")][..],
+        &[("ENVIRONMENT", "production"), ("PORT", "eighty")][..],
+    ] {
+        let out = binary()
+            .arg("check-config")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        let line: Value = serde_json::from_str(stderr.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+        assert_eq!(line["level"], "error");
+        assert!(line["error"].as_str().unwrap().contains("PORT"), "{line}");
+        assert!(out.stdout.is_empty());
+    }
+}
