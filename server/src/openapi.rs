@@ -5,7 +5,12 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::error::{FieldError, Problem};
+use crate::{
+    error::{FieldError, Problem},
+    security::report::{LegacyCspReport, ReportingApiReport},
+};
+
+pub mod problems;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,9 +18,9 @@ use crate::error::{FieldError, Problem};
         title = "NeoForge API",
         description = "The HTTP contract of NeoForge. Errors are RFC 9457 problem documents \
                        (`application/problem+json`) with a stable `code` and the `request_id`.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, LegacyCspReport, ReportingApiReport)),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Probes and client configuration"),
@@ -50,5 +55,7 @@ impl Modify for BearerAuth {
 
 /// The complete document, as served at `/api/v1/openapi.json` and printed by `neoforge openapi`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    crate::app::api_routes().split_for_parts().1
+    let mut doc = crate::app::api_routes().split_for_parts().1;
+    problems::complete(&mut doc);
+    doc
 }
