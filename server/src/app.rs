@@ -65,8 +65,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 /// The complete application for `state`.
 pub fn build(state: AppState) -> Router {
     crate::metrics::install();
-    let (router, mut openapi) = api_routes().split_for_parts();
-    crate::openapi::problems::complete(&mut openapi);
+    let (router, openapi) = api_routes().split_for_parts();
+    let openapi = crate::openapi::finish(openapi);
     let swagger = SwaggerUi::new("/docs/").url("/api/v1/openapi.json", openapi).config(
         utoipa_swagger_ui::Config::default()
             .validator_url("none")

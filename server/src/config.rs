@@ -138,8 +138,11 @@ pub struct Settings {
     /// Per-task intervals of the periodic maintenance (each defaults to `CLEANUP_INTERVAL`).
     pub cleanup_intervals: CleanupIntervals,
     pub audit_retention_days: u32,
+    /// OTLP/HTTP collector base URL (`http://…`; `/v1/traces` is appended unless given).
     pub otel_endpoint: Option<String>,
     pub otel_service_name: String,
+    /// `OTEL_TRACES_SAMPLER` (+ `_ARG`), default `parentbased_always_on`.
+    pub otel_sampler: OtelSampler,
 }
 
 impl fmt::Debug for Settings {
@@ -176,6 +179,61 @@ pub fn redact_url(url: &str) -> String {
 pub struct ConfigError {
     pub var: &'static str,
     pub reason: String,
+}
+
+/// Which traces are recorded and exported (the standard `OTEL_TRACES_SAMPLER` values).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OtelSampler {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio(f64),
+    /// Follow the caller's sampling decision (`traceparent`), else the inner rule.
+    ParentBased(OtelRootSampler),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OtelRootSampler {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatio(f64),
+}
+
+impl OtelSampler {
+    fn from_source(src: &Source) -> Result<OtelSampler, ConfigError> {
+        let ratio = || -> Result<f64, ConfigError> {
+            match src.raw("OTEL_TRACES_SAMPLER_ARG") {
+                None => Ok(1.0),
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| {
+                        err(
+                            "OTEL_TRACES_SAMPLER_ARG",
+                            format!("expected a ratio from 0 to 1, got {v:?}"),
+                        )
+                    }),
+            }
+        };
+        let name = src.raw("OTEL_TRACES_SAMPLER").map(|v| v.trim().to_ascii_lowercase());
+        Ok(match name.as_deref().unwrap_or("parentbased_always_on") {
+            "always_on" => OtelSampler::AlwaysOn,
+            "always_off" => OtelSampler::AlwaysOff,
+            "traceidratio" => OtelSampler::TraceIdRatio(ratio()?),
+            "parentbased_always_on" => OtelSampler::ParentBased(OtelRootSampler::AlwaysOn),
+            "parentbased_always_off" => OtelSampler::ParentBased(OtelRootSampler::AlwaysOff),
+            "parentbased_traceidratio" => OtelSampler::ParentBased(OtelRootSampler::TraceIdRatio(ratio()?)),
+            other => {
+                return Err(err(
+                    "OTEL_TRACES_SAMPLER",
+                    format!(
+                        "expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio, got {other:?}"
+                    ),
+                ));
+            }
+        })
+    }
 }
 
 fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -443,8 +501,18 @@ impl Settings {
             job_backoff_base: src.duration("JOB_BACKOFF_BASE", Duration::from_secs(30))?,
             cleanup_intervals: CleanupIntervals::from_source(&src, cleanup_interval)?,
             audit_retention_days: src.parsed("AUDIT_RETENTION_DAYS", 365, "a number of days")?,
-            otel_endpoint: src.raw("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            otel_endpoint: match src.raw("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.trim().is_empty()) {
+                Some(url) if url.starts_with("http://") => Some(url.trim_end_matches('/').to_string()),
+                Some(_) => {
+                    return Err(err(
+                        "OTEL_EXPORTER_OTLP_ENDPOINT",
+                        "must be an http:// URL of a collector (OTLP/HTTP, usually port 4318); send to a local collector, which forwards over TLS",
+                    ));
+                }
+                None => None,
+            },
             otel_service_name: src.string("OTEL_SERVICE_NAME", "neoforge"),
+            otel_sampler: OtelSampler::from_source(&src)?,
             data_dir,
         };
         settings.check_limits()?;
@@ -640,6 +708,30 @@ mod tests {
             (s.rate_limit_auth, s.rate_limit_user, s.rate_limit_anon),
             (10, 300, 100)
         );
+        assert_eq!(s.rate_limit_refresh, 60);
+        assert_eq!(
+            (s.header_timeout, s.keep_alive_timeout),
+            (Duration::from_secs(10), Duration::from_secs(60))
+        );
+        assert_eq!(
+            (s.max_projects_per_user, s.max_tickets_per_user, s.max_posts_per_user),
+            (1000, 1000, 10_000)
+        );
+        assert_eq!(s.idempotency_max_stored_bytes, 65_536);
+    }
+
+    #[test]
+    fn burned_and_example_keys_are_known() {
+        assert!(is_known_secret_key(EXAMPLE_SECRET_KEYS[1]));
+        assert!(!is_known_secret_key("a-fresh-secret-nobody-has-seen-0123456789"));
+        for (var, value) in [
+            ("HEADER_TIMEOUT", "0s"),
+            ("KEEP_ALIVE_TIMEOUT", "never"),
+            ("RATE_LIMIT_REFRESH", "0"),
+            ("MAX_POSTS_PER_USER", "-1"),
+        ] {
+            assert_eq!(settings(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
+        }
     }
 
     #[test]

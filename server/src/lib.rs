@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod otel;
 pub mod projects;
 pub mod security;
 pub mod server;

@@ -95,7 +95,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings);
+    // The runtime comes first: the OpenTelemetry export layer spawns its batch task on it.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("neoforge: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        let _entered = runtime.enter();
+        telemetry::init(&settings);
+    }
     // With JSON logs every line the process writes is a JSON object: a fatal error is logged, not printed.
     // (A setting that cannot be read is refused above in plain text: the log format is not known yet.)
     let json_logs = settings.log_format == neoforge::config::LogFormat::Json;
@@ -109,13 +120,6 @@ fn main() -> ExitCode {
         fatal(format!("cannot prepare SECRET_KEY: {e:#}"));
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            fatal(format!("cannot start the async runtime: {e}"));
-            return ExitCode::FAILURE;
-        }
-    };
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
@@ -132,6 +136,8 @@ fn main() -> ExitCode {
             Command::Openapi | Command::Healthcheck => unreachable!("handled before the runtime starts"),
         }
     });
+    // Spans still queued for the collector go out before the process ends.
+    runtime.block_on(neoforge::otel::shutdown());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

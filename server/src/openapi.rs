@@ -55,7 +55,13 @@ impl Modify for BearerAuth {
 
 /// The complete document, as served at `/api/v1/openapi.json` and printed by `neoforge openapi`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = crate::app::api_routes().split_for_parts().1;
+    finish(crate::app::api_routes().split_for_parts().1)
+}
+
+/// What the assembled document needs that no single handler states (`problems`): the shared error answers
+/// of every operation (429 `rate_limited` with `Retry-After` on every `/api/v1` one, spec §6, among them),
+/// problem+json error bodies, `security` everywhere and `servers`.
+pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     problems::complete(&mut doc);
     doc
 }

@@ -8,7 +8,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 use tracing::{Event, Subscriber, field::Field};
 use tracing_subscriber::{
-    EnvFilter,
+    EnvFilter, Layer, Registry,
     fmt::{
         FmtContext, FormatEvent, FormatFields, FormattedFields,
         format::{JsonFields, Writer},
@@ -19,28 +19,30 @@ use tracing_subscriber::{
 
 use crate::config::{LogFormat, Settings};
 
-/// Installs the global subscriber (once per process; later calls are ignored).
+/// Installs the global subscriber (once per process; later calls are ignored): the log layer, and the
+/// OpenTelemetry export layer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (call it inside the Tokio runtime).
 pub fn init(settings: &Settings) {
-    init_with(&settings.log_level, settings.log_format);
+    // Each layer has its own filter: LOG_LEVEL decides what is logged, not what is exported.
+    let registry = tracing_subscriber::registry().with(log_layer(&settings.log_level, settings.log_format));
+    let export = crate::otel::layer(settings);
+    let _ = registry.with(export).try_init();
 }
 
-pub fn init_with(level: &str, format: LogFormat) {
+/// The log lines, filtered by `LOG_LEVEL` (a filter of this layer only: the export layer has its own).
+fn log_layer(level: &str, format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
     let filter = EnvFilter::try_new(format!("{level},sqlx=warn,hyper=warn,tower_http=warn"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let result = match format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .fmt_fields(JsonFields::new())
-                    .event_format(JsonLines),
-            )
-            .try_init(),
-        LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
-            .try_init(),
-    };
-    let _ = result;
+    match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .fmt_fields(JsonFields::new())
+            .event_format(JsonLines)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_filter(filter)
+            .boxed(),
+    }
 }
 
 /// One JSON object per line.
@@ -75,7 +77,8 @@ where
                     continue;
                 };
                 if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields) {
-                    map.extend(fields);
+                    // `otel.*` fields steer the trace export (span name, kind, status); they are not log data.
+                    map.extend(fields.into_iter().filter(|(k, _)| !k.starts_with("otel.")));
                 }
             }
         }

@@ -130,6 +130,8 @@ pub async fn register(
 }
 
 struct Credentials {
+    /// The route signed in through (the `route` label of a lockout's violation metric).
+    route: &'static str,
     email: String,
     password: String,
     device_name: Option<String>,
@@ -142,7 +144,7 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
     let lockout = service::lockout_key(&email);
     // A locked account answers 429 before any hashing: a correct password does not sign in either.
     if let Some(retry_after) = service::account_locked(&state, &lockout, now()).await? {
-        return Err(service::account_locked_error(retry_after));
+        return Err(service::account_locked_error(c.route, retry_after));
     }
     let user = store::user_by_email(&state.db, &email).await?;
     let verified = state
@@ -249,6 +251,7 @@ pub async fn token(
         service::check_same_origin(&state, &headers)?;
     }
     let creds = Credentials {
+        route: "/api/v1/auth/token",
         email: form.username,
         password: form.password,
         device_name: form.device_name,
@@ -277,6 +280,7 @@ pub async fn login(
         service::check_same_origin(&state, &headers)?;
     }
     let creds = Credentials {
+        route: "/api/v1/auth/login",
         email: body.email,
         password: body.password,
         device_name: body.device_name,

@@ -286,8 +286,8 @@ pub async fn account_locked(state: &AppState, key: &str, now: DateTime<Utc>) -> 
 }
 
 /// The refusal of a sign-in to a locked account.
-pub fn account_locked_error(retry_after: u64) -> ApiError {
-    metrics::counter!("rate_limit_violations_total", "tier" => "account", "route" => "/api/v1/auth/login").increment(1);
+pub fn account_locked_error(route: &'static str, retry_after: u64) -> ApiError {
+    metrics::counter!("rate_limit_violations_total", "tier" => "account", "route" => route).increment(1);
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",

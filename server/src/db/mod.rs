@@ -227,11 +227,12 @@ macro_rules! with_db {
         let result = match $db {
             $crate::db::Db::Sqlite { read, .. } => {
                 let $conn = read;
-                $body
+                ::tracing::Instrument::instrument(async { $body }, $crate::db::statement_span("sqlite", "read")).await
             }
             $crate::db::Db::Postgres(pg) => {
                 let $conn = pg;
-                $body
+                ::tracing::Instrument::instrument(async { $body }, $crate::db::statement_span("postgresql", "read"))
+                    .await
             }
         };
         $crate::db::observe("read", started);
@@ -248,16 +249,29 @@ macro_rules! with_tx {
         let result = match &mut ($tx).conn {
             $crate::db::TxConn::Sqlite(tx) => {
                 let $conn = &mut **tx;
-                $body
+                ::tracing::Instrument::instrument(async { $body }, $crate::db::statement_span("sqlite", "write")).await
             }
             $crate::db::TxConn::Postgres(tx) => {
                 let $conn = &mut **tx;
-                $body
+                ::tracing::Instrument::instrument(async { $body }, $crate::db::statement_span("postgresql", "write"))
+                    .await
             }
         };
         $crate::db::observe("write", started);
         result
     }};
+}
+
+/// The span of one statement, exported as a client span of the request or job it serves. Its target is
+/// enabled only by the OpenTelemetry layer, so without a collector it is a disabled callsite.
+pub fn statement_span(system: &'static str, operation: &'static str) -> tracing::Span {
+    tracing::trace_span!(
+        target: "neoforge::db::span",
+        "db statement",
+        otel.kind = "client",
+        db.system.name = system,
+        db.operation.name = operation,
+    )
 }
 
 /// Records one statement's latency in `db_query_duration_seconds{operation}` (`read` or `write`).

@@ -93,6 +93,18 @@ const SHARED: &[(&str, &str, &str, HeaderDoc)] = &[
     ),
 ];
 
+const RETRY_AFTER: (&str, &str) = (
+    "Retry-After",
+    "Seconds until a request of this tier would be allowed (at least 1)",
+);
+
+fn integer_header(description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::Integer))
+        .description(Some(description))
+        .build()
+}
+
 fn problem_content() -> utoipa::openapi::Content {
     ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Problem")))
@@ -104,13 +116,7 @@ fn shared_response(description: &str, header: Option<(&str, &str)>) -> Response 
         .description(description)
         .content(PROBLEM_JSON, problem_content());
     if let Some((name, text)) = header {
-        b = b.header(
-            name,
-            HeaderBuilder::new()
-                .schema(ObjectBuilder::new().schema_type(Type::String))
-                .description(Some(text))
-                .build(),
-        );
+        b = b.header(name, integer_header(text));
     }
     b.build()
 }
@@ -156,6 +162,13 @@ fn complete_operation(path: &str, op: &mut Operation, used: &mut std::collection
         }
         response.content.shift_remove("application/json");
         response.content.insert(PROBLEM_JSON.to_string(), problem_content());
+        if status == "429" {
+            let (name, text) = RETRY_AFTER;
+            response
+                .headers
+                .entry(name.to_string())
+                .or_insert_with(|| integer_header(text));
+        }
     }
 
     let is_csp = path.ends_with("/security/csp-report");

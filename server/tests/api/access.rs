@@ -161,3 +161,110 @@ async fn every_route_has_a_row_and_its_gate_holds() {
         }
     }
 }
+
+/// The schemas a request body may take (following `$ref`s and `oneOf`/`anyOf`).
+fn body_schemas<'a>(doc: &'a serde_json::Value, schema: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        body_schemas(doc, &doc["components"]["schemas"][name], out);
+        return;
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for s in schema[key].as_array().into_iter().flatten() {
+            body_schemas(doc, s, out);
+        }
+    }
+    out.push(schema);
+}
+
+/// Cookie mode is same-origin only (spec §1.3). The routes are found in the router's own document: every
+/// operation whose body takes `refresh_in`, plus logout (which reads the `nf_refresh` cookie). Each one
+/// documents 403 and refuses a cross-site request with `csrf_rejected`.
+#[tokio::test]
+async fn every_cookie_mode_route_refuses_cross_site_requests() {
+    let doc = serde_json::to_value(neoforge::openapi::document()).unwrap();
+    let mut cookie_routes: BTreeSet<(String, String)> = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for media in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flat_map(|c| c.values())
+            {
+                let mut schemas = Vec::new();
+                body_schemas(&doc, &media["schema"], &mut schemas);
+                if schemas.iter().any(|s| s["properties"].get("refresh_in").is_some()) {
+                    cookie_routes.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    cookie_routes.insert(("POST".into(), "/api/v1/auth/logout".into()));
+    let expected: BTreeSet<(String, String)> = ["register", "token", "login", "refresh", "logout"]
+        .iter()
+        .map(|r| ("POST".to_string(), format!("/api/v1/auth/{r}")))
+        .collect();
+    assert_eq!(cookie_routes, expected, "routes in cookie mode");
+    for (method, path) in &cookie_routes {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        assert!(op["responses"]["403"].is_object(), "{method} {path} documents its 403");
+    }
+
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": user.email, "password": user.password, "refresh_in": "cookie"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("nf_refresh="))
+        .unwrap();
+    let access = json(res).await["access_token"].as_str().unwrap().to_string();
+    for (_, path) in &cookie_routes {
+        let req = app.request(Method::POST, path).header("origin", "https://evil.example");
+        let req = match path.rsplit('/').next().unwrap() {
+            "register" => req.json(&json!({"email": "new@example.com", "password": user.password,
+                "full_name": "N", "refresh_in": "cookie"})),
+            "token" => req.form(&[
+                ("username", user.email.as_str()),
+                ("password", user.password.as_str()),
+                ("refresh_in", "cookie"),
+            ]),
+            "login" => req.json(&json!({"email": user.email, "password": user.password, "refresh_in": "cookie"})),
+            "refresh" => req.header("cookie", &cookie),
+            "logout" => req.header("cookie", &cookie).bearer_auth(&access),
+            other => panic!("no request for {other}"),
+        };
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        assert_eq!(json(res).await["code"], "csrf_rejected", "{path}");
+    }
+}
+
+/// Every API operation is rate limited (spec §6), so every one documents its 429 with `Retry-After`.
+#[test]
+fn every_api_operation_documents_its_429() {
+    let doc = serde_json::to_value(neoforge::openapi::document()).unwrap();
+    for (method, path) in routes_of_the_router() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        let mut res = &doc["paths"][&path][method.to_lowercase()]["responses"]["429"];
+        assert!(res.is_object(), "{method} {path} documents 429");
+        // Shared answers are `$ref`s into `components.responses`.
+        if let Some(r) = res["$ref"].as_str() {
+            res = &doc["components"]["responses"][r.trim_start_matches("#/components/responses/")];
+        }
+        assert!(
+            res["headers"]["Retry-After"].is_object(),
+            "{method} {path}: Retry-After"
+        );
+    }
+}

@@ -99,6 +99,14 @@ async fn seed_demo_prints_the_credentials_and_is_refused_in_production() {
         ("PUBLIC_URL", "https://app.example.com"),
     ]);
     assert!(!out.status.success(), "production must refuse demo data");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("demo data is refused"));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(DEMO_PASSWORD));
+    // Production logs JSON lines (on stdout), fatal errors included.
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("demo data is refused") || stderr.contains("demo data is refused"),
+        "{stdout}{stderr}"
+    );
+    assert!(!stdout.contains(DEMO_PASSWORD) && !stderr.contains(DEMO_PASSWORD));
 }

@@ -34,4 +34,5 @@ mod support_desk;
 mod system;
 mod threats;
 mod totp;
+mod tracing_export;
 mod users;

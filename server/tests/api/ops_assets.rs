@@ -174,6 +174,17 @@ fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
         "{grafana}"
     );
 
+    let nginx = std::fs::read_to_string(repo("deploy/nginx.conf")).unwrap();
+    let upstream = &nginx[nginx.find("upstream ").expect("an upstream block")..];
+    let upstream = &upstream[..upstream.find('}').unwrap()];
+    let proxy_keepalive = std::time::Duration::from_secs(
+        regex::Regex::new(r"keepalive_timeout\s+(\d+)s;")
+            .unwrap()
+            .captures(upstream)
+            .expect("the upstream sets keepalive_timeout")[1]
+            .parse()
+            .unwrap(),
+    );
     // The instances' environment is a valid configuration for the real parser.
     for name in ["api", "worker"] {
         let mut env: std::collections::HashMap<String, String> = services[name]["environment"]
@@ -187,6 +198,20 @@ fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
             "the secret comes from the operator"
         );
         env.insert("SECRET_KEY".into(), "a-secret-of-at-least-32-bytes-0123456789".into());
+        // `${VAR:-default}` is what compose passes when the operator sets nothing: the default.
+        for value in env.values_mut() {
+            if let Some(default) = value
+                .strip_prefix("${")
+                .and_then(|v| v.strip_suffix('}'))
+                .and_then(|v| v.split_once(":-"))
+            {
+                *value = default.1.to_string();
+            }
+        }
+        assert_eq!(
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"], "",
+            "trace export is off unless the operator turns it on"
+        );
         let settings = neoforge::config::Settings::from_map(&env).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(settings.redis_url.is_some() && settings.database_url.starts_with("postgres://"));
         // X-Forwarded-For is believed from the proxy only: never from everyone (0.0.0.0/0), only from
@@ -208,6 +233,8 @@ fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
             assert!(net.prefix_len() > 0, "{name}: {net} trusts everyone");
         }
         assert!(settings.trusted_proxies.iter().any(|n| n.contains(&proxy)));
+        // The proxy drops idle upstream connections before the instance does (no request on a closing one).
+        assert!(proxy_keepalive < settings.keep_alive_timeout, "{name}");
         let stranger: std::net::IpAddr = "203.0.113.7".parse().unwrap();
         assert!(!settings.trusted_proxies.iter().any(|n| n.contains(&stranger)));
         assert_eq!(settings.job_workers, name == "worker", "jobs run in the worker service");

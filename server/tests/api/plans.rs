@@ -42,7 +42,7 @@ async fn seed(db: &Db, owner: uuid::Uuid) {
         .map(|r| r.rows_affected())),
     }
     .unwrap();
-    neoforge::with_tx!(&mut tx, |c| sqlx::query("ANALYZE")
+    neoforge::with_tx!(&mut tx, |c| sqlx::query("ANALYZE projects")
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
@@ -172,7 +172,7 @@ async fn claiming_reads_only_unfinished_jobs() {
         .await
         .map(|r| r.rows_affected()))
     .unwrap();
-    neoforge::with_tx!(&mut tx, |c| sqlx::query("ANALYZE")
+    neoforge::with_tx!(&mut tx, |c| sqlx::query("ANALYZE jobs")
         .execute(c)
         .await
         .map(|r| r.rows_affected()))

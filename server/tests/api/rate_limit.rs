@@ -483,6 +483,8 @@ async fn failed_sign_ins_lock_the_account_from_any_address_on_any_instance() {
             .unwrap();
         assert_problem(res, 401, "invalid_credentials").await;
     }
+    let locked = [("tier", "account"), ("route", "/api/v1/auth/login")];
+    let before = metric(&app, "rate_limit_violations_total", &locked).await;
     for (instance, password) in [
         (&app, user.password.as_str()),
         (&other, user.password.as_str()),
@@ -493,6 +495,8 @@ async fn failed_sign_ins_lock_the_account_from_any_address_on_any_instance() {
         assert!((1..=900).contains(&retry), "{retry}");
         assert_problem(res, 429, "rate_limited").await;
     }
+    // The recorder is process-wide: both instances count into it.
+    assert!(metric(&app, "rate_limit_violations_total", &locked).await >= before + 3.0);
     let res = app
         .request(Method::POST, "/api/v1/auth/token")
         .form(&[("username", user.email.as_str()), ("password", user.password.as_str())])

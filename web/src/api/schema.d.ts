@@ -21,6 +21,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs, newest first, optionally of one state and queue. */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job, without its payload. */
+        get: operations["get_job"];
+        put?: never;
+        post?: never;
+        /** Delete a dead job. */
+        delete: operations["discard_job"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a dead (or waiting) job again now, with its attempts counted afresh. An email whose sending was
+         *     already recorded is not sent twice.
+         */
+        post: operations["retry_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -51,7 +106,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Activate/deactivate a user or change their admin flag. Administrators cannot demote or deactivate themselves. */
+        /**
+         * Activate/deactivate a user or change their admin flag. Deactivating revokes every session of the user.
+         *     Administrators cannot demote or deactivate themselves, and the last active administrator cannot be
+         *     demoted or deactivated by anyone.
+         */
         patch: operations["update_user"];
         trace?: never;
     };
@@ -98,7 +157,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start 2FA setup: a new secret to scan; pending until enabled with a code. */
+        /** Start 2FA setup (the account password confirms it): a new secret to scan; pending until enabled with a code. */
         post: operations["totp_setup"];
         delete?: never;
         options?: never;
@@ -561,7 +620,10 @@ export interface paths {
         delete: operations["delete_me"];
         options?: never;
         head?: never;
-        /** Change name or email. A new email must be verified again. */
+        /**
+         * Change name or email. A new email needs `current_password`, must be verified again, is announced to the
+         *     old address and voids outstanding password-reset links.
+         */
         patch: operations["update_me"];
         trace?: never;
     };
@@ -722,6 +784,56 @@ export interface components {
                 /** Format: uuid */
                 resource_id?: string | null;
                 resource_type?: string | null;
+            }[];
+            /** @description Opaque; pass it back as `cursor` for the next page. `null` on the last page. */
+            next_cursor?: string | null;
+            /** Format: int64 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @description Present with `include_total=true`.
+             */
+            total?: number | null;
+        };
+        /** @description A page in cursor mode. */
+        CursorPage_JobOut: {
+            has_more: boolean;
+            items: {
+                /**
+                 * Format: int32
+                 * @description Claims so far (the current one included while running).
+                 */
+                attempts: number;
+                /**
+                 * Format: date-time
+                 * @description When it may run next (queued) or when its lease ends (running).
+                 */
+                available_at: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When its outside effect (an email sent) happened: a job with an effect never repeats it.
+                 */
+                effect_at?: string | null;
+                /** Format: date-time */
+                finished_at?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** @description What it does (`email.send`, …). */
+                kind: string;
+                /** @description The error of its last failed attempt. */
+                last_error?: string | null;
+                /** @description The worker holding it while it runs. */
+                locked_by?: string | null;
+                /** Format: int32 */
+                max_attempts: number;
+                /** @description The queue it runs on (`email`, …). */
+                queue: string;
+                /** @description `queued`, `running`, `done` or `dead`. */
+                status: string;
+                /** Format: date-time */
+                updated_at: string;
             }[];
             /** @description Opaque; pass it back as `cursor` for the next page. `null` on the last page. */
             next_cursor?: string | null;
@@ -930,6 +1042,44 @@ export interface components {
             uptime_seconds: number;
             version: string;
         };
+        /** @description A background job, without its payload. */
+        JobOut: {
+            /**
+             * Format: int32
+             * @description Claims so far (the current one included while running).
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When it may run next (queued) or when its lease ends (running).
+             */
+            available_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When its outside effect (an email sent) happened: a job with an effect never repeats it.
+             */
+            effect_at?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description What it does (`email.send`, …). */
+            kind: string;
+            /** @description The error of its last failed attempt. */
+            last_error?: string | null;
+            /** @description The worker holding it while it runs. */
+            locked_by?: string | null;
+            /** Format: int32 */
+            max_attempts: number;
+            /** @description The queue it runs on (`email`, …). */
+            queue: string;
+            /** @description `queued`, `running`, `done` or `dead`. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /** @description The body of a legacy report (`Content-Type: application/csp-report`): `{"csp-report": {...}}`. */
         LegacyCspReport: {
             "csp-report": components["schemas"]["LegacyCspReportBody"];
@@ -969,6 +1119,57 @@ export interface components {
                 /** Format: uuid */
                 resource_id?: string | null;
                 resource_type?: string | null;
+            }[];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @description `ceil(total / page_size)`, 0 when empty.
+             */
+            pages: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description A page in offset mode. */
+        Page_JobOut: {
+            items: {
+                /**
+                 * Format: int32
+                 * @description Claims so far (the current one included while running).
+                 */
+                attempts: number;
+                /**
+                 * Format: date-time
+                 * @description When it may run next (queued) or when its lease ends (running).
+                 */
+                available_at: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When its outside effect (an email sent) happened: a job with an effect never repeats it.
+                 */
+                effect_at?: string | null;
+                /** Format: date-time */
+                finished_at?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** @description What it does (`email.send`, …). */
+                kind: string;
+                /** @description The error of its last failed attempt. */
+                last_error?: string | null;
+                /** @description The worker holding it while it runs. */
+                locked_by?: string | null;
+                /** Format: int32 */
+                max_attempts: number;
+                /** @description The queue it runs on (`email`, …). */
+                queue: string;
+                /** @description `queued`, `running`, `done` or `dead`. */
+                status: string;
+                /** Format: date-time */
+                updated_at: string;
             }[];
             /** Format: int64 */
             page: number;
@@ -1152,6 +1353,10 @@ export interface components {
             pages: number;
             /** Format: int64 */
             total: number;
+        };
+        /** @description A signed-in user's password, confirming a sensitive step (2FA setup). */
+        PasswordIn: {
+            password: string;
         };
         /** @description A post. `content` is plain text: clients render it as text, never as HTML. */
         PostOut: {
@@ -1348,6 +1553,8 @@ export interface components {
             secret: string;
         };
         UpdateMeIn: {
+            /** @description Required when `email` changes. */
+            current_password?: string | null;
             email?: string | null;
             full_name?: string | null;
         };
@@ -1445,6 +1652,292 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this state: `queued`, `running`, `done` or `dead`. */
+                state?: string;
+                /** @description Only jobs of this queue. */
+                queue?: string;
+                page?: number;
+                page_size?: number;
+                cursor?: string;
+                include_total?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cursor mode */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CursorPage_JobOut"];
+                };
+            };
+            /** @description invalid_cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description job_state_conflict: only dead jobs are discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued to run now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description job_state_conflict: the job is running or done */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_users: {
@@ -1490,6 +1983,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     update_user: {
@@ -1517,6 +2021,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not an administrator */
             403: {
                 headers: {
@@ -1535,13 +2048,33 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description cannot_modify_self */
+            /** @description cannot_modify_self, or last_admin: the last active administrator */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1582,6 +2115,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1626,6 +2170,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     totp_setup: {
@@ -1635,7 +2190,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordIn"];
+            };
+        };
         responses: {
             /** @description Secret and otpauth URI */
             200: {
@@ -1646,9 +2205,47 @@ export interface operations {
                     "application/json": components["schemas"]["TotpSetupOut"];
                 };
             };
+            /** @description invalid_credentials: the password is wrong */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description totp_already_enabled */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1682,6 +2279,44 @@ export interface operations {
             /** @description Invalid credentials, or a second factor is required or wrong */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description csrf_rejected: cookie mode from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1728,6 +2363,26 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description csrf_rejected: the cookie was sent from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     logout_all: {
@@ -1755,6 +2410,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1788,6 +2454,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1830,6 +2507,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     refresh: {
@@ -1863,6 +2551,26 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description csrf_rejected: the cookie was sent from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited (`refresh` tier per session; unknown tokens: the `auth` tier per IP) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     register: {
@@ -1887,7 +2595,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Registration is closed */
+            /** @description registration_closed, or csrf_rejected: cookie mode from another origin */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1912,6 +2620,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1966,6 +2685,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     revoke_others: {
@@ -1997,6 +2727,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2044,6 +2785,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     revoke_session: {
@@ -2074,6 +2826,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2118,6 +2881,53 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description csrf_rejected: cookie mode from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     verify_email: {
@@ -2151,6 +2961,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     resend_verification: {
@@ -2182,6 +3003,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2239,6 +3071,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_post: {
@@ -2292,13 +3135,33 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid input */
+            /** @description quota_exceeded (MAX_POSTS_PER_USER) or idempotency_in_progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2337,6 +3200,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2387,6 +3261,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2454,6 +3339,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     client_config: {
@@ -2472,6 +3368,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConfigOut"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2541,6 +3448,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_project: {
@@ -2595,6 +3513,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_project: {
@@ -2631,6 +3560,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2672,6 +3612,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2730,6 +3681,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     csp_report: {
@@ -2773,6 +3735,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     status_page: {
@@ -2799,6 +3772,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2843,6 +3827,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2898,6 +3893,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     service_status: {
@@ -2934,6 +3940,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2994,6 +4011,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_ticket: {
@@ -3029,9 +4057,29 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
-            /** @description Invalid input */
+            /** @description quota_exceeded (MAX_TICKETS_PER_USER) or idempotency_in_progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input or idempotency_key_reused */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited (anonymous tickets are in the `auth` tier) */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3074,6 +4122,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3141,6 +4200,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_me: {
@@ -3177,6 +4247,17 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_me: {
@@ -3208,6 +4289,44 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description last_admin: the last active administrator cannot be deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     update_me: {
@@ -3232,6 +4351,24 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description invalid_credentials: `current_password` is wrong */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description email_taken */
             409: {
                 headers: {
@@ -3241,13 +4378,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid input */
+            /** @description Invalid input, or a new email without `current_password` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3288,6 +4436,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until a request of this tier would be allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -37,7 +37,17 @@ export class NfAdmin extends NfElement {
   );
   private audit = new CursorList<Audit>(this, async (cursor) =>
     (await read(api.GET('/api/v1/admin/audit-logs', {
-      params: { query: { cursor, action_prefix: this.filters.action || undefined, resource_type: this.filters.resource_type || undefined, page_size: 50 } },
+      params: {
+        query: {
+          cursor,
+          action_prefix: this.filters.action || undefined,
+          resource_type: this.filters.resource_type || undefined,
+          // Whole days in UTC: from the start of `since` to the end of `until`.
+          since: this.filters.since ? `${this.filters.since}T00:00:00Z` : undefined,
+          until: this.filters.until ? `${this.filters.until}T23:59:59Z` : undefined,
+          page_size: 50,
+        },
+      },
     }))).data as never,
   );
   private events = new CursorList<Event>(this, async (cursor) =>
@@ -180,6 +190,14 @@ export class NfAdmin extends NfElement {
             ${['user', 'session', 'project', 'ticket', 'post', 'status_event'].map((r) => html`<option value=${r}>${r}</option>`)}
           </select>
         </div>
+        <div class="field">
+          <label for="as">${msg('From (UTC)')}</label>
+          <input id="as" type="date" @change=${(e: InputEvent) => this.filter('since', (e.target as HTMLInputElement).value)} />
+        </div>
+        <div class="field">
+          <label for="au">${msg('Until (UTC)')}</label>
+          <input id="au" type="date" @change=${(e: InputEvent) => this.filter('until', (e.target as HTMLInputElement).value)} />
+        </div>
       </div>
       <div class="table-wrap" tabindex="0" role="region" aria-label=${msg('Audit log')}><table>
         <caption class="sr-only">${msg('Audit log')}</caption>
@@ -187,7 +205,7 @@ export class NfAdmin extends NfElement {
         <tbody>
           ${this.audit.items.map(
             (a) => html`<tr>
-              <td>${fmtDate(a.created_at)}</td><td class="mono">${a.action}</td>
+              <td class="nowrap">${fmtDate(a.created_at)}</td><td class="mono">${a.action}</td>
               <td>${a.resource_type ?? ''} <span class="mono small">${a.resource_id?.slice(0, 8) ?? ''}</span></td>
               <td class="mono small">${a.actor_id?.slice(0, 8) ?? '—'}</td><td class="mono small">${a.ip ?? ''}</td>
             </tr>`,

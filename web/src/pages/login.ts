@@ -55,6 +55,8 @@ export class NfLogin extends NfElement {
         this.errors = { totp_code: msg('That code is not valid. Try again.') };
       } else if (p.code === 'invalid_credentials') {
         this.problem = msg('The email or password is incorrect.');
+      } else if (p.code === 'csrf_rejected') {
+        this.problem = msg('Sign-in only works from the address this server is configured for (PUBLIC_URL). Open the app there.');
       } else {
         this.errors = p.fields;
         this.problem = p.detail;

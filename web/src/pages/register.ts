@@ -51,6 +51,7 @@ export class NfRegister extends NfElement {
       const p = err instanceof ProblemError ? err : ProblemError.network();
       if (p.code === 'email_taken') this.errors = { email: msg('An account with this email already exists.') };
       else if (p.code === 'registration_closed') this.problem = msg('Registration is closed on this server.');
+      else if (p.code === 'csrf_rejected') this.problem = msg('Sign-in only works from the address this server is configured for (PUBLIC_URL). Open the app there.');
       else {
         this.errors = p.fields;
         this.problem = Object.keys(p.fields).length ? '' : p.detail;

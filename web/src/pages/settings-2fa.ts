@@ -50,7 +50,7 @@ export class NfTwoFactor extends NfElement {
     const { password } = formValues(e.target as HTMLFormElement);
     this.busy = true;
     try {
-      this.setup = (await post<Schemas['TotpSetupOut']>('/api/v1/auth/2fa/setup', { password })).data;
+      this.setup = (await post<Schemas['TotpSetupOut']>('/api/v1/auth/2fa/setup', { password } satisfies Schemas['PasswordIn'])).data;
       this.error = '';
     } catch (err) {
       const p = this.problem(err);

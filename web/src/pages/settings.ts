@@ -50,7 +50,7 @@ export class NfSettings extends NfElement {
     e.preventDefault();
     const v = formValues(e.target as HTMLFormElement);
     const u = auth.user!;
-    const body: Record<string, string> = {};
+    const body: Schemas['UpdateMeIn'] = {};
     if (v.full_name !== u.full_name) body.full_name = v.full_name;
     if (v.email !== u.email) {
       body.email = v.email;
@@ -86,7 +86,7 @@ export class NfSettings extends NfElement {
       return;
     }
     try {
-      await post('/api/v1/users/me/password', { current_password: v.current_password, new_password: v.new_password });
+      await post('/api/v1/users/me/password', { current_password: v.current_password, new_password: v.new_password } satisfies Schemas['ChangePasswordIn']);
       form.reset();
       this.passwordErrors = {};
       toast(msg('Password changed. Your other devices were signed out.'));
@@ -121,7 +121,7 @@ export class NfSettings extends NfElement {
     });
     if (!ok) return;
     try {
-      await del('/api/v1/users/me', null, { password });
+      await del('/api/v1/users/me', null, { password } satisfies Schemas['DeleteMeIn']);
       auth.forget();
       toast(msg('Your account was deleted.'));
       this.go('/');

@@ -12,6 +12,8 @@ export const shared = css`
   a { color: var(--nf-primary); text-underline-offset: 2px; }
   a:hover { color: var(--nf-primary-hover); }
   :focus-visible { outline: 3px solid var(--nf-focus); outline-offset: 2px; border-radius: 4px; }
+  /* Fields always show focus (a date input's focus sits in its inner parts, where :focus-visible misses). */
+  input:focus, input:focus-within, textarea:focus, select:focus { outline: 3px solid var(--nf-focus); outline-offset: 2px; }
   .muted { color: var(--nf-muted); }
   .small { font-size: var(--nf-text-sm); }
   .mono { font-family: var(--nf-mono); }
@@ -73,6 +75,8 @@ export const shared = css`
   table { width: 100%; border-collapse: collapse; font-size: var(--nf-text-sm); }
   th, td { text-align: left; padding: var(--nf-space-2); border-bottom: 1px solid var(--nf-border); vertical-align: top; }
   .table-wrap { overflow-x: auto; }
+  td.nowrap { white-space: nowrap; }
+  .row > .field { flex: 1 1 12rem; }
 
   .skeleton { background: var(--nf-skeleton); border-radius: var(--nf-radius); height: 1rem; margin: var(--nf-space-2) 0; animation: pulse 1.2s ease-in-out infinite; }
   .skeleton.tall { height: 3.5rem; }

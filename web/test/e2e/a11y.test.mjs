@@ -14,6 +14,7 @@ const USER = { name: 'Alan Turing', email: 'alan@example.com', password: 'univer
 describe('accessibility', () => {
   let srv, browser;
   const violations = [];
+  const errors = [];
   let cspBefore = 0;
   const ids = {};
 
@@ -49,7 +50,7 @@ describe('accessibility', () => {
   });
 
   async function signedIn(who, opts) {
-    const ctx = await context(browser, { ...opts, violations });
+    const ctx = await context(browser, { ...opts, violations, errors });
     const page = await ctx.newPage();
     if (who === 'user') await signIn(page, srv.base, USER);
     if (who === 'admin') await signIn(page, srv.base, ADMIN);
@@ -167,8 +168,14 @@ describe('accessibility', () => {
   });
 
   it('French: pages render translated, <html lang> follows, and axe stays clean', async () => {
-    const ctx = await context(browser, { theme: 'light', violations });
-    await ctx.addInitScript(() => localStorage.setItem('nf-lang', 'fr'));
+    const ctx = await context(browser, { theme: 'light', violations, errors });
+    await ctx.addInitScript(() => {
+      try {
+        localStorage.setItem('nf-lang', 'fr');
+      } catch {
+        /* about:blank has no storage */
+      }
+    });
     const page = await ctx.newPage();
     const expected = { '/': 'Votre SaaS, prêt dès le premier jour', '/login': 'Se connecter', '/status': 'État du système', '/community': 'Communauté', '/no-such-page': 'Page introuvable' };
     for (const [path, heading] of Object.entries(expected)) {
@@ -204,5 +211,6 @@ describe('accessibility', () => {
   it('caused no CSP violation (browser events and the server counter)', async () => {
     assert.deepEqual(violations, []);
     assert.equal(await srv.metric('csp_reports_total'), cspBefore);
+    assert.deepEqual(errors, [], 'no uncaught error in the app');
   });
 });

@@ -22,12 +22,19 @@ export function launchPersistent(dir) {
   return chromium.launchPersistentContext(dir, options);
 }
 
-/** A context whose pages report every securitypolicyviolation (enforced and report-only) into `violations`. */
-export async function context(browser, { theme, width = 1280, height = 800, violations } = {}) {
+/** A context whose pages report every securitypolicyviolation (enforced and report-only) into `violations`
+ *  and every uncaught page error into `errors`. */
+export async function context(browser, { theme, width = 1280, height = 800, violations, errors } = {}) {
   const ctx = await browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce', locale: 'en-US' });
+  // Uncaught exceptions and unhandled rejections of the app, for the suites to assert there are none.
+  ctx.on('page', (p) => p.on('pageerror', (e) => errors?.push(`${p.url()}: ${e.message}`)));
   await ctx.exposeBinding('__nfCsp', (_src, v) => violations?.push(v));
   await ctx.addInitScript((t) => {
-    if (t) localStorage.setItem('nf-theme', t);
+    try {
+      if (t) localStorage.setItem('nf-theme', t);
+    } catch {
+      /* about:blank has no storage */
+    }
     document.addEventListener('securitypolicyviolation', (e) => {
       // @ts-ignore — the binding above
       window.__nfCsp({ directive: e.effectiveDirective, blocked: e.blockedURI, disposition: e.disposition, page: location.pathname, sample: e.sample });

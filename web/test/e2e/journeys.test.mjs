@@ -11,6 +11,7 @@ const USER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'analyt
 describe('journeys', () => {
   let srv, browser, ctx, page;
   const violations = [];
+  const errors = [];
   let cspBefore = 0;
   let recovery = [];
 
@@ -18,9 +19,8 @@ describe('journeys', () => {
     srv = await startServer();
     cspBefore = await srv.metric('csp_reports_total');
     browser = await launch();
-    ctx = await context(browser, { violations });
+    ctx = await context(browser, { violations, errors });
     page = await ctx.newPage();
-    page.on('pageerror', (e) => console.error('pageerror:', e.message));
   });
 
   after(async () => {
@@ -184,6 +184,13 @@ describe('journeys', () => {
     await page.getByText('Status event posted.').waitFor();
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'status_event.create' }).first().waitFor();
+    await page.getByLabel('Action starts with').fill('status_event.');
+    await page.getByRole('cell', { name: 'auth.login' }).first().waitFor({ state: 'detached' });
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Until (UTC)').fill(day(-1));
+    await page.getByText('No entries match.').waitFor();
+    await page.getByLabel('Until (UTC)').fill(day(0));
+    await page.getByRole('cell', { name: 'status_event.create' }).first().waitFor();
     await page.goto(`${srv.base}/status`);
     await page.getByText('Slow responses in one region').first().waitFor();
     await page.getByText('Degraded performance').waitFor();
@@ -222,6 +229,19 @@ describe('journeys', () => {
     await page.waitForURL('**/login');
     await signIn(page, srv.base, { email: bob.email, password: 'second-password-456' });
     await page.waitForURL('**/projects');
+
+    // Changing the email asks for the current password (a wrong one is shown at its field).
+    await page.goto(`${srv.base}/settings`);
+    await page.getByLabel('Full name').fill('Bob B. Babbage');
+    await page.getByLabel('Email', { exact: true }).fill('bob2@example.com');
+    const current = page.getByLabel('Current password (needed to change the email)');
+    await current.fill('not-my-password');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('The password is incorrect.').waitFor();
+    await current.fill('second-password-456');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Check your new address for a verification link').waitFor();
+    await srv.email('bob2@example.com', { match: /verify-email\?token=/ });
     await signOut(page);
   });
 
@@ -229,5 +249,6 @@ describe('journeys', () => {
     await settled(page);
     assert.deepEqual(violations, []);
     assert.equal(await srv.metric('csp_reports_total'), cspBefore);
+    assert.deepEqual(errors, [], 'no uncaught error in the app');
   });
 });

@@ -50,6 +50,10 @@ export async function startServer(extraEnv = {}) {
   };
   delete env.REDIS_URL;
   const child = spawn(binaryPath(), ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Never leave a server behind, even when the test process ends abruptly.
+  const reap = () => child.exitCode === null && child.kill('SIGKILL');
+  process.once('exit', reap);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => (reap(), process.exit(130)));
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));

@@ -11,11 +11,12 @@ const USER = { name: 'Grace Hopper', email: 'grace@example.com', password: 'cobo
 describe('tokens', () => {
   let srv, browser, ctx, page;
   const violations = [];
+  const errors = [];
 
   before(async () => {
     srv = await startServer();
     browser = await launch();
-    ctx = await context(browser, { violations });
+    ctx = await context(browser, { violations, errors });
     page = await ctx.newPage();
     await register(page, srv.base, USER);
   });
@@ -119,7 +120,24 @@ describe('tokens', () => {
     console.log(`# initial JS for / as fetched: ${(total / 1024).toFixed(1)} KB gzip in ${js.length} files`);
   });
 
-  it('caused no CSP violation', () => {
+  it('routes by access: private pages ask to sign in and come back, admin pages are a 404 for users', async () => {
+    const anon = await context(browser, { violations, errors });
+    const p = await anon.newPage();
+    await p.goto(`${srv.base}/projects`);
+    await p.waitForURL('**/login?next=%2Fprojects');
+    await p.getByLabel('Email').fill(USER.email);
+    await p.getByLabel('Password').fill(USER.password);
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await p.waitForURL('**/projects');
+    await p.goto(`${srv.base}/admin`);
+    await p.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await p.goto(`${srv.base}/login`);
+    await p.waitForURL('**/projects'); // already signed in
+    await anon.close();
+  });
+
+  it('caused no CSP violation and no uncaught error', () => {
     assert.deepEqual(violations, []);
+    assert.deepEqual(errors, []);
   });
 });
