@@ -15,7 +15,7 @@ use crate::error::{ApiError, FieldError};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-/// A JSON body that may be absent (empty body, or no `Content-Type`); a JSON `null` is absent too, as the
+/// A JSON body that may be absent (no bytes; whitespace without a `Content-Type`); a JSON `null` is absent too, as the
 /// OpenAPI document describes such a body (`oneOf: [null, …]`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
@@ -136,7 +136,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
             return Err(unsupported_media_type());
         }
         let bytes = read_body(req).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body is no body; whitespace alone is no body only without a media type (with
+        // `application/json` it is malformed JSON, as the document says).
+        if bytes.is_empty() || (!has_type && bytes.iter().all(u8::is_ascii_whitespace)) {
             return Ok(OptionalJson(None));
         }
         if !has_type {

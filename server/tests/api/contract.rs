@@ -193,3 +193,42 @@ async fn anonymous_operations_say_so_and_optional_sign_in_lists_both() {
         .unwrap();
     assert_problem(res, 401, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn an_optional_json_body_of_whitespace_is_malformed_json_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let other = app.login(&user.email, &user.password).await;
+    assert_eq!(other.status(), 200);
+    let res = app
+        .authed(Method::POST, "/api/v1/auth/sessions/revoke-others", &user)
+        .header("content-type", "application/json")
+        .body("\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "malformed_json").await;
+    let sessions = json(
+        app.authed(Method::GET, "/api/v1/auth/sessions", &user)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        sessions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["revoked_at"].is_null()),
+        "{sessions}"
+    );
+    // No bytes at all is still no body.
+    let res = app
+        .authed(Method::POST, "/api/v1/auth/sessions/revoke-others", &user)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res).await["revoked_count"], 1);
+}
