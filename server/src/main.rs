@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     let mut settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("neoforge: {e}");
+            refuse_settings(&e.to_string());
             return ExitCode::from(2);
         }
     };
@@ -156,6 +156,30 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, environment = state.settings.environment.as_str(), "NeoForge is serving on http://{addr}");
     server::serve(state, listener, server::shutdown_signal()).await
+}
+
+/// A setting that cannot be read stops start-up with one line naming it. Logging is not set up yet, so
+/// the format is read from the environment as the settings would: JSON lines when `LOG_FORMAT=json`, or
+/// when it is unset in production — there every line the process writes is a JSON object.
+fn refuse_settings(reason: &str) {
+    let var = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_ascii_lowercase());
+    let json = match var("LOG_FORMAT").as_deref() {
+        Some("json") => true,
+        Some(_) => false,
+        None => var("ENVIRONMENT").as_deref() == Some("production"),
+    };
+    if json {
+        let line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "error",
+            "target": "neoforge",
+            "message": "fatal: invalid configuration",
+            "error": reason,
+        });
+        eprintln!("{line}");
+    } else {
+        eprintln!("neoforge: {reason}");
+    }
 }
 
 /// `GET /health` over a plain TCP connection (the probe needs no TLS and no HTTP client crate).

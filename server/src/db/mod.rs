@@ -217,7 +217,7 @@ impl Tx {
 
 /// Runs `$body` with `$conn` bound to the read pool of either backend (a `&Pool<DB>` executor).
 ///
-/// ```ignore
+/// ```text
 /// let n: i64 = with_db!(db, |conn| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await)?;
 /// ```
 #[macro_export]

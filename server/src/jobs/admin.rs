@@ -133,6 +133,16 @@ impl Actor {
     }
 }
 
+/// Why a conditional retry or discard changed nothing: the job is gone, or in another state now.
+async fn refusal(state: &AppState, id: Uuid) -> ApiError {
+    match store::job_row(&state.db, id).await {
+        Ok(current) => current
+            .map_or(Refused::NotFound, |j| Refused::WrongState(j.status))
+            .into(),
+        Err(e) => e.into(),
+    }
+}
+
 /// Queues a dead (or waiting) job to run now, with fresh attempts; audited as `admin.job_retry`.
 pub async fn retry(state: &AppState, id: Uuid, actor: Actor) -> Result<JobRow, ApiError> {
     let Some(before) = store::job_row(&state.db, id).await? else {
@@ -142,10 +152,7 @@ pub async fn retry(state: &AppState, id: Uuid, actor: Actor) -> Result<JobRow, A
     // The state is checked again by the update itself: a job a worker claimed meanwhile is not touched.
     let Some(job) = store::retry_now(&mut tx, id, now()).await? else {
         tx.rollback().await?;
-        let current = store::job_row(&state.db, id).await?;
-        return Err(current
-            .map_or(Refused::NotFound, |j| Refused::WrongState(j.status))
-            .into());
+        return Err(refusal(state, id).await);
     };
     audit::record(&mut tx, actor.entry("admin.job_retry", &before)).await?;
     tx.mark_job_enqueued();
@@ -161,10 +168,7 @@ pub async fn discard(state: &AppState, id: Uuid, actor: Actor) -> Result<(), Api
     let mut tx = state.db.begin().await?;
     if !store::discard_dead(&mut tx, id).await? {
         tx.rollback().await?;
-        let current = store::job_row(&state.db, id).await?;
-        return Err(current
-            .map_or(Refused::NotFound, |j| Refused::WrongState(j.status))
-            .into());
+        return Err(refusal(state, id).await);
     }
     audit::record(&mut tx, actor.entry("admin.job_discard", &job)).await?;
     tx.commit().await?;

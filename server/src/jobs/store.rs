@@ -28,21 +28,8 @@ pub struct Job {
     pub created_at: Ts,
 }
 
-/// A job's state, for inspection (tests, operators).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct JobState {
-    pub id: Uuid,
-    pub queue: String,
-    pub kind: String,
-    pub status: String,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    pub available_at: Ts,
-    pub locked_by: Option<String>,
-    pub effect_at: Option<Ts>,
-    pub last_error: Option<String>,
-    pub finished_at: Option<Ts>,
-}
+/// A job's state, for inspection (tests, operators, the back office).
+pub type JobState = JobRow;
 
 const RETURNING: &str = "id, queue, kind, payload, attempts, max_attempts, lease_id, effect_at, created_at";
 
@@ -253,14 +240,7 @@ pub async fn dead_by_kind(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::E
 }
 
 pub async fn state(db: &Db, id: Uuid) -> Result<Option<JobState>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as(
-        "SELECT id, queue, kind, status, attempts, max_attempts, available_at, locked_by, effect_at, last_error,
-                finished_at
-         FROM jobs WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)
+    job_row(db, id).await
 }
 
 /// Deletes up to `limit` jobs finished before their cut-off: `done` ones before `done_before`, `dead`
@@ -280,7 +260,8 @@ pub async fn prune_finished(tx: &mut Tx, done_before: Ts, dead_before: Ts, limit
     .map(|r| r.rows_affected()))
 }
 
-/// A job as the back office shows it: everything but the payload (which may hold sealed secrets).
+/// A job as the back office (and [`state`]) shows it: everything but the payload, which may hold sealed
+/// secrets.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct JobRow {
     pub id: Uuid,

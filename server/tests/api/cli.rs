@@ -7,7 +7,7 @@ use std::{
 
 use neoforge::db::{Db, PoolConfig, migrate};
 
-use crate::support::{TestDb, binary, free_port};
+use crate::support::{TestDb, binary, free_port, wait_ready};
 
 fn run(envs: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = binary();
@@ -226,19 +226,6 @@ fn spawn_server(envs: &[(&str, &str)]) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd.spawn().expect("spawn neoforge")
-}
-
-async fn wait_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(res) = reqwest::get(format!("{base}/ready")).await
-            && res.status() == 200
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

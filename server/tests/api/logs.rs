@@ -1,14 +1,11 @@
 //! With `LOG_FORMAT=json` (production's default) every line the process writes is a JSON object, the
 //! first-start administrator line included — and its generated password never reaches the log.
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 
-use crate::support::{TestDb, binary, free_port};
+use crate::support::{TestDb, binary, free_port, wait_ready};
 
 #[tokio::test]
 async fn json_logs_are_json_only_and_the_first_admin_password_goes_to_a_private_file() {
@@ -29,15 +26,7 @@ async fn json_logs_are_json_only_and_the_first_admin_password_goes_to_a_private_
         .spawn()
         .expect("spawn neoforge");
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base}/ready"))
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&base).await;
 
     let file = data.join(neoforge::auth::bootstrap::PASSWORD_FILE);
     let password = std::fs::read_to_string(&file).expect("the generated password is in DATA_DIR");
@@ -81,4 +70,26 @@ async fn json_logs_are_json_only_and_the_first_admin_password_goes_to_a_private_
     let first_start = first_start.expect("a first-start line");
     assert_eq!(first_start["admin_email"], "admin@localhost");
     assert_eq!(first_start["password_file"], file.display().to_string());
+}
+
+#[test]
+fn a_setting_that_cannot_be_read_is_refused_in_one_json_line_when_logs_are_json() {
+    for envs in [
+        &[("LOG_FORMAT", "json"), ("PORT", "eighty")][..],
+        &[("ENVIRONMENT", "production"), ("PORT", "eighty")][..],
+    ] {
+        let out = binary()
+            .arg("check-config")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        let line: Value = serde_json::from_str(stderr.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+        assert_eq!(line["level"], "error");
+        assert!(line["error"].as_str().unwrap().contains("PORT"), "{line}");
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 use serde_json::json;
 
-use crate::support::{TestDb, binary, free_port};
+use crate::support::{TestDb, binary, free_port, wait_ready};
 
 type Received = Arc<Mutex<Vec<ExportTraceServiceRequest>>>;
 
@@ -55,15 +55,7 @@ async fn serve(db: &TestDb, endpoint: &str) -> (Child, String) {
         .spawn()
         .expect("spawn neoforge");
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base}/ready"))
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&base).await;
     (child, base)
 }
 

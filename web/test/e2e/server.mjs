@@ -73,6 +73,15 @@ export async function startServer(extraEnv = {}) {
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  // Fail fast and clearly when the binary serves the "web app not built" placeholder instead of web/dist
+  // (a debug binary reads web/dist of the tree it was compiled from, at run time).
+  const index = await (await fetch(`${base}/`, { headers: { Accept: 'text/html' } })).text();
+  if (!index.includes('/theme.js')) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${binaryPath()} serves no web app at / (build web/dist in the tree the binary was compiled from):\n${index.slice(0, 300)}`);
+  }
+
   /** The newest email to `to` (the file outbox holds one JSON file per message); waits for the job queue. */
   async function email(to, { after = 0, match = null, timeout = 15_000 } = {}) {
     const end = Date.now() + timeout;
