@@ -5,7 +5,7 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web web-deps test test-rust test-web test-e2e test-scale reliability soak check openapi smoke bench dev clean
+.PHONY: run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi fuzz smoke bench dev clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
 ## `make run DEMO=1` first writes demo data (once; the demo sign-in is printed).
@@ -98,6 +98,9 @@ check:
 	@echo "==> OpenAPI document is current (docs/openapi.json)"
 	$(CARGO) run -q -p neoforge -- openapi > $(TARGET_DIR)/openapi.current.json
 	diff -u docs/openapi.json $(TARGET_DIR)/openapi.current.json || { echo "docs/openapi.json is stale: run make openapi"; exit 1; }
+	@echo "==> OpenAPI lint (@redocly/cli, recommended rules)"
+	$(MAKE) --no-print-directory lint-tools
+	tools/redocly/node_modules/.bin/redocly lint docs/openapi.json --extends=recommended
 	@echo "==> alert rules and Prometheus configuration (ops/prometheus)"
 	scripts/ensure-check-tools.sh
 	promtool check rules ops/prometheus/alerts.yml
@@ -108,6 +111,19 @@ ifneq ($(WEB_PRESENT),)
 	$(MAKE) --no-print-directory web-deps
 	cd web && npm run api:check && npm run typecheck
 endif
+
+## @redocly/cli for `make check`, pinned in tools/redocly (npm ci only when its lock changed).
+lint-tools:
+	@if [ ! -f tools/redocly/node_modules/.package-lock.json ] || [ tools/redocly/package-lock.json -nt tools/redocly/node_modules/.package-lock.json ]; then \
+		echo "==> installing @redocly/cli (tools/redocly, npm ci)"; \
+		cd tools/redocly && npm ci --no-audit --no-fund; \
+	fi
+
+## Schemathesis (tools/fuzz, in .venv-fuzz) against a debug `neoforge serve` on a temp SQLite database:
+## anonymous, as a user and as an administrator; any failure fails. docs/reliability.md, "Schemathesis".
+fuzz:
+	$(CARGO) build -p neoforge
+	scripts/fuzz.sh $(TARGET_DIR)/debug/$(BIN)
 
 ## Regenerate docs/openapi.json from the code.
 openapi:

@@ -5,7 +5,12 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::error::{FieldError, Problem};
+use crate::{
+    error::{FieldError, Problem},
+    security::report::{LegacyCspReport, ReportingApiReport},
+};
+
+pub mod problems;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,9 +18,9 @@ use crate::error::{FieldError, Problem};
         title = "NeoForge API",
         description = "The HTTP contract of NeoForge. Errors are RFC 9457 problem documents \
                        (`application/problem+json`) with a stable `code` and the `request_id`.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, LegacyCspReport, ReportingApiReport)),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Probes and client configuration"),
@@ -53,54 +58,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     finish(crate::app::api_routes().split_for_parts().1)
 }
 
-/// What the assembled document needs that no single handler states: every operation under `/api/v1` is
-/// rate limited (spec §6), so each one documents its 429 `rate_limited` with `Retry-After` (handlers that
-/// say more about theirs keep their own text).
+/// What the assembled document needs that no single handler states (`problems`): the shared error answers
+/// of every operation (429 `rate_limited` with `Retry-After` on every `/api/v1` one, spec §6, among them),
+/// problem+json error bodies, `security` everywhere and `servers`.
 pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    use utoipa::openapi::{
-        ContentBuilder, Ref, ResponseBuilder,
-        header::HeaderBuilder,
-        schema::{ObjectBuilder, Type},
-    };
-    let retry_after = || {
-        HeaderBuilder::new()
-            .schema(ObjectBuilder::new().schema_type(Type::Integer))
-            .description(Some("Seconds until a request of this tier would be allowed"))
-            .build()
-    };
-    let limited = ResponseBuilder::new()
-        .description("rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds")
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
-        .header("Retry-After", retry_after())
-        .build();
-    for (path, item) in doc.paths.paths.iter_mut() {
-        if !path.starts_with(crate::app::API_PREFIX) {
-            continue;
-        }
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let entry = op
-                .responses
-                .responses
-                .entry("429".to_string())
-                .or_insert_with(|| limited.clone().into());
-            if let utoipa::openapi::RefOr::T(res) = entry {
-                res.headers.entry("Retry-After".to_string()).or_insert_with(retry_after);
-            }
-        }
-    }
+    problems::complete(&mut doc);
     doc
 }

@@ -16,8 +16,7 @@ use crate::{
     http::{
         auth::AdminUser,
         extract::ApiQuery,
-        list::{self, CREATED_AT, CursorPage, ListParams, ListRow, Sort, SortField, SortValue},
-        pagination::Page,
+        list::{self, CREATED_AT, ListPage, ListParams, ListRow, Sort, SortField, SortValue},
     },
     state::AppState,
 };
@@ -89,8 +88,10 @@ pub struct AuditQuery {
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     /// RFC 3339; entries at or after.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339; entries before.
+    #[param(format = DateTime)]
     pub until: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,
@@ -115,8 +116,7 @@ fn parse_time(raw: Option<&str>, name: &str, errors: &mut Vec<FieldError>) -> Op
 
 /// The audit log, newest first.
 #[utoipa::path(get, path = "/admin/audit-logs", tag = "admin", params(AuditQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page (offset mode)", body = Page<AuditLogOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<AuditLogOut>),
+    responses((status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<AuditLogOut>),
         (status = 403, description = "Not an administrator", body = Problem),
         (status = 422, description = "Bad parameters (dates included)", body = Problem)))]
 pub async fn list_audit_logs(

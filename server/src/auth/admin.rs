@@ -19,8 +19,7 @@ use crate::{
     http::{
         auth::AdminUser,
         extract::{ApiJson, ApiPath, ApiQuery},
-        list::{self, CursorPage, ListParams, Sort},
-        pagination::Page,
+        list::{self, ListPage, ListParams, Sort},
     },
     state::AppState,
 };
@@ -38,8 +37,7 @@ pub struct UserListQuery {
 
 /// Users, newest first.
 #[utoipa::path(get, path = "/admin/users", tag = "admin", params(UserListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of users (offset mode)", body = Page<UserOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<UserOut>),
+    responses((status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<UserOut>),
         (status = 403, description = "Not an administrator", body = Problem),
         (status = 422, description = "Bad parameters", body = Problem)))]
 pub async fn list_users(

@@ -26,8 +26,7 @@ use crate::{
     http::{
         auth::{AuthUser, ClientIp},
         extract::{ApiForm, ApiJson, ApiPath, ApiQuery, OptionalJson},
-        list::{self, CursorPage, Sort},
-        pagination::Page,
+        list::{self, ListPage, Sort},
     },
     state::AppState,
 };
@@ -472,8 +471,7 @@ pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> ApiRes
 
 /// The caller's sessions, newest first (revoked ones included until they are pruned).
 #[utoipa::path(get, path = "/auth/sessions", tag = "auth", params(SessionListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of sessions (offset mode)", body = Page<SessionOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<SessionOut>),
+    responses((status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<SessionOut>),
         (status = 400, description = "invalid_cursor", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
         (status = 422, description = "Bad paging parameters", body = Problem)))]

@@ -107,9 +107,15 @@ pub enum RefreshIn {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterIn {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// 8..128 characters, not the email, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
+    /// 1..100 characters after trimming.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub full_name: String,
+    /// Longer names are cut to 100 characters.
     pub device_name: Option<String>,
     pub refresh_in: Option<RefreshIn>,
 }
@@ -118,21 +124,29 @@ pub struct RegisterIn {
 pub struct LoginIn {
     pub email: String,
     pub password: String,
+    /// Longer names are cut to 100 characters.
     pub device_name: Option<String>,
     pub totp_code: Option<String>,
     pub refresh_in: Option<RefreshIn>,
 }
 
-/// The OAuth2 password grant, as a form.
+/// The OAuth2 password grant, as a form (a form has no `null`: omit a field instead).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenForm {
     pub username: String,
     pub password: String,
+    /// Only `password` (the default).
+    #[schema(nullable = false, pattern = "^password$")]
     pub grant_type: Option<String>,
+    /// Longer names are cut to 100 characters.
+    #[schema(nullable = false)]
     pub device_name: Option<String>,
+    #[schema(nullable = false)]
     pub totp_code: Option<String>,
+    #[schema(nullable = false)]
     pub refresh_in: Option<RefreshIn>,
     /// Accepted and ignored (OAuth2 clients send it).
+    #[schema(nullable = false)]
     pub scope: Option<String>,
 }
 
@@ -149,11 +163,14 @@ pub struct LogoutIn {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RenameSessionIn {
+    /// 1..100 characters after trimming.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub device_name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
 pub struct RevokeOthersIn {
+    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub keep_session_id: Option<Uuid>,
 }
 
@@ -164,12 +181,15 @@ pub struct TokenIn {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EmailIn {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetConfirmIn {
     pub token: String,
+    /// 8..128 characters, not the email, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -193,7 +213,10 @@ pub struct RecoveryCodesOut {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMeIn {
+    /// 1..100 characters after trimming.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub full_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Required when `email` changes.
     pub current_password: Option<String>,
@@ -208,6 +231,8 @@ pub struct PasswordIn {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordIn {
     pub current_password: String,
+    /// 8..128 characters, not the email, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

@@ -25,8 +25,7 @@ use crate::{
         conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write, WriteNoBody},
-        list::{self, CREATED_AT, CursorPage, Sort, SortField, SortKind, UPDATED_AT},
-        pagination::Page,
+        list::{self, CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},
     },
     state::AppState,
 };
@@ -48,8 +47,7 @@ fn not_found() -> ApiError {
 /// Posts, newest first. Public.
 #[utoipa::path(get, path = "/community/posts", tag = "community", params(PostListQuery),
     responses(
-        (status = 200, description = "A page (offset mode)", body = Page<PostOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<PostOut>),
+        (status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<PostOut>),
         (status = 304, description = "Not modified"),
         (status = 400, description = "invalid_cursor", body = Problem),
         (status = 422, description = "Bad parameters", body = Problem)))]

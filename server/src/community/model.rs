@@ -38,14 +38,20 @@ impl From<&PostRow> for PostOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePost {
     /// 1..200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// 1..20000 characters.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub content: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdatePost {
+    /// 1..200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    /// 1..20000 characters.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub content: Option<String>,
 }
 
@@ -56,6 +62,7 @@ pub struct PostListQuery {
     /// Case-insensitive substring of title and content.
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `title`, `-title`.
+    #[param(pattern = r"^\s*([-+]?(created_at|updated_at|title))?\s*$")]
     pub sort: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,

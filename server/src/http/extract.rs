@@ -15,7 +15,8 @@ use crate::error::{ApiError, FieldError};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-/// A JSON body that may be absent (empty body, or no `Content-Type`).
+/// A JSON body that may be absent (no bytes; whitespace without a `Content-Type`); a JSON `null` is absent too, as the
+/// OpenAPI document describes such a body (`oneOf: [null, …]`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -63,6 +64,14 @@ fn unsupported_media_type() -> ApiError {
 
 /// Parses JSON, telling syntax errors (400) from data errors (422 with the field's location).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every JSON body of the API is an object; serde would also read a struct from an array (`[1, 2]`).
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(ApiError::validation(vec![FieldError::new(
+            &["body"],
+            "must be a JSON object",
+            "type_error",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -127,11 +136,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
             return Err(unsupported_media_type());
         }
         let bytes = read_body(req).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body is no body; whitespace alone is no body only without a media type (with
+        // `application/json` it is malformed JSON, as the document says).
+        if bytes.is_empty() || (!has_type && bytes.iter().all(u8::is_ascii_whitespace)) {
             return Ok(OptionalJson(None));
         }
         if !has_type {
             return Err(unsupported_media_type());
+        }
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(None));
         }
         parse_json(&bytes).map(|v| OptionalJson(Some(v)))
     }

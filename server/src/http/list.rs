@@ -373,6 +373,15 @@ pub struct CursorPage<T> {
     pub total: Option<i64>,
 }
 
+/// What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+/// The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ListPage<T> {
+    Offset(Page<T>),
+    Cursor(CursorPage<T>),
+}
+
 /// The list response: the page as JSON with its ETag (304 on `If-None-Match`), and in cursor mode a
 /// `Link: <…>; rel="next"` header when there is a next page.
 fn respond<R: ListRow, O: Serialize>(

@@ -26,8 +26,7 @@ use crate::{
     http::{
         auth::AdminUser,
         extract::{ApiPath, ApiQuery},
-        list::{self, CREATED_AT, CursorPage, ListParams, Sort},
-        pagination::Page,
+        list::{self, CREATED_AT, ListPage, ListParams, Sort},
     },
     state::AppState,
 };
@@ -85,6 +84,7 @@ impl From<&JobRow> for JobOut {
 #[into_params(parameter_in = Query)]
 pub struct JobListQuery {
     /// Only jobs in this state: `queued`, `running`, `done` or `dead`.
+    #[param(pattern = "^(queued|running|done|dead)$")]
     pub state: Option<String>,
     /// Only jobs of this queue.
     pub queue: Option<String>,
@@ -177,8 +177,7 @@ pub async fn discard(state: &AppState, id: Uuid, actor: Actor) -> Result<(), Api
 
 /// Jobs, newest first, optionally of one state and queue.
 #[utoipa::path(get, path = "/admin/jobs", tag = "admin", params(JobListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "A page of jobs (offset mode)", body = Page<JobOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<JobOut>),
+    responses((status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<JobOut>),
         (status = 400, description = "invalid_cursor", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
         (status = 403, description = "Not an administrator", body = Problem),

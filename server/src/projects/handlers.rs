@@ -25,8 +25,7 @@ use crate::{
         conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write, WriteNoBody},
-        list::{self, CREATED_AT, CursorPage, Sort, SortField, SortKind, UPDATED_AT},
-        pagination::Page,
+        list::{self, CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},
     },
     state::AppState,
 };
@@ -62,8 +61,7 @@ fn description_field(raw: &str, errors: &mut Vec<FieldError>) -> Option<String> 
 /// The caller's projects (administrators: `owner_id` for another user's).
 #[utoipa::path(get, path = "/projects", tag = "projects", params(ProjectListQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page (offset mode) or a cursor page (cursor mode)", body = Page<ProjectOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<ProjectOut>),
+        (status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<ProjectOut>),
         (status = 304, description = "Not modified"),
         (status = 400, description = "invalid_cursor", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),

@@ -34,8 +34,10 @@ impl From<&ProjectRow> for ProjectOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProject {
     /// 1..200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// At most 5000 characters.
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
 }
 
@@ -61,11 +63,11 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
 pub struct UpdateProject {
     /// 1..200 characters; `null` is refused.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Patch<String>,
     /// At most 5000 characters; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Patch<String>,
 }
 
@@ -75,6 +77,7 @@ pub struct ProjectListQuery {
     /// Case-insensitive substring of the name.
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `name`, `-name`.
+    #[param(pattern = r"^\s*([-+]?(created_at|updated_at|name))?\s*$")]
     pub sort: Option<String>,
     /// Administrators only: list another user's projects.
     pub owner_id: Option<Uuid>,

@@ -7,7 +7,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
 };
 
-use super::report::{self, LegacyCspReport, ReportingApiReport};
+use super::report;
 use crate::{error::ApiError, state::AppState};
 
 /// Larger bodies are refused with 413: real reports are a few KiB.
@@ -27,11 +27,13 @@ fn too_large() -> ApiError {
 /// arrays. Always 204 for a body it can read, even garbage (which is only counted).
 #[utoipa::path(post, path = "/security/csp-report", tag = "security",
     request_body(
-        description = "A legacy report, or a Reporting API array (other report types are ignored)",
+        description = "Optional, and any bytes: a legacy report (`LegacyCspReport`), or a Reporting API array \
+                       (`ReportingApiReport`; other report types are ignored). Anything else is counted as \
+                       invalid and still answered 204 (spec §7).",
         content(
-            (LegacyCspReport = "application/csp-report"),
-            (Vec<ReportingApiReport> = "application/reports+json"),
-            (LegacyCspReport = "application/json"),
+            (serde_json::Value = "application/csp-report"),
+            (serde_json::Value = "application/reports+json"),
+            (serde_json::Value = "application/json"),
         )),
     responses(
         (status = 204, description = "Received (or ignored)"),

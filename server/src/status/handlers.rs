@@ -24,8 +24,7 @@ use crate::{
         conditional::{created, json_with_etag},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write},
-        list::{self, CREATED_AT, CursorPage, Sort, SortField},
-        pagination::Page,
+        list::{self, CREATED_AT, ListPage, Sort, SortField},
     },
     state::AppState,
 };
@@ -93,8 +92,7 @@ pub async fn create_event(
 
 /// Status events, newest first. Public.
 #[utoipa::path(get, path = "/status/events", tag = "status", params(EventListQuery),
-    responses((status = 200, description = "A page (offset mode)", body = Page<StatusEventOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<StatusEventOut>),
+    responses((status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<StatusEventOut>),
         (status = 400, description = "invalid_cursor", body = Problem),
         (status = 422, description = "Bad parameters", body = Problem)))]
 pub async fn list_events(

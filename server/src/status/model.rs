@@ -88,17 +88,22 @@ pub fn overall(services: &[ServiceStatusOut]) -> &'static str {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateEvent {
     /// `^[a-z0-9][a-z0-9_-]{0,63}$`
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub service_id: String,
     /// `operational`, `degraded`, `down` or `maintenance`.
+    #[schema(pattern = "^(operational|degraded|down|maintenance)$")]
     pub status: String,
     /// At most 2000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventListQuery {
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub service_id: Option<String>,
+    #[param(pattern = "^(operational|degraded|down|maintenance)$")]
     pub status: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,

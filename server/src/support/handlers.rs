@@ -25,8 +25,7 @@ use crate::{
         conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
         idempotency::{self, Write},
-        list::{self, CREATED_AT, CursorPage, Sort, SortField, UPDATED_AT},
-        pagination::Page,
+        list::{self, CREATED_AT, ListPage, Sort, SortField, UPDATED_AT},
     },
     state::AppState,
 };
@@ -52,8 +51,7 @@ fn status_field(raw: &str, loc: &[&str]) -> Result<String, FieldError> {
 /// Tickets: your own, or all of them for administrators.
 #[utoipa::path(get, path = "/support/tickets", tag = "support", params(TicketListQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page (offset mode)", body = Page<TicketOut>),
-        (status = 200, description = "Cursor mode", body = CursorPage<TicketOut>),
+        (status = 200, description = "A `Page` in offset mode, a `CursorPage` when `cursor` is present", body = ListPage<TicketOut>),
         (status = 400, description = "invalid_cursor", body = Problem),
         (status = 401, description = "Not signed in", body = Problem),
         (status = 422, description = "Bad parameters", body = Problem)))]
@@ -104,7 +102,7 @@ pub async fn list_tickets(
 
 /// Open a ticket (anonymous allowed: then `email` is required).
 #[utoipa::path(post, path = "/support/tickets", tag = "support", request_body = CreateTicket,
-    params(("Idempotency-Key" = Option<String>, Header)),
+    params(("Idempotency-Key" = Option<String>, Header)), security((), ("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = TicketOut),
         (status = 200, description = "Idempotent replay", body = TicketOut),

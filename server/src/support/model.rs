@@ -42,18 +42,26 @@ impl From<&TicketRow> for TicketOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTicket {
     /// Required when anonymous; defaults to the signed-in user's email.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// 1..200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: String,
     /// 1..10000 characters.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub message: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateTicket {
+    /// 1..200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: Option<String>,
+    /// 1..10000 characters.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub message: Option<String>,
     /// Owners may only set `closed`; administrators anything.
+    #[schema(pattern = "^(open|pending|resolved|closed)$")]
     pub status: Option<String>,
 }
 
@@ -61,10 +69,12 @@ pub struct UpdateTicket {
 #[into_params(parameter_in = Query)]
 pub struct TicketListQuery {
     /// `open`, `pending`, `resolved` or `closed`.
+    #[param(pattern = "^(open|pending|resolved|closed)$")]
     pub status: Option<String>,
     /// Case-insensitive substring of subject and message (and email, for administrators).
     pub q: Option<String>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`.
+    #[param(pattern = r"^\s*([-+]?(created_at|updated_at))?\s*$")]
     pub sort: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,

@@ -256,8 +256,12 @@ fn every_api_operation_documents_its_429() {
         if !path.starts_with("/api/v1/") {
             continue;
         }
-        let res = &doc["paths"][&path][method.to_lowercase()]["responses"]["429"];
+        let mut res = &doc["paths"][&path][method.to_lowercase()]["responses"]["429"];
         assert!(res.is_object(), "{method} {path} documents 429");
+        // Shared answers are `$ref`s into `components.responses`.
+        if let Some(r) = res["$ref"].as_str() {
+            res = &doc["components"]["responses"][r.trim_start_matches("#/components/responses/")];
+        }
         assert!(
             res["headers"]["Retry-After"].is_object(),
             "{method} {path}: Retry-After"

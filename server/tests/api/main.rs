@@ -9,6 +9,7 @@ mod auth;
 mod backup;
 mod cli;
 mod community;
+mod contract;
 mod csp;
 mod demo;
 mod email_flows;
