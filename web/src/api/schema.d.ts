@@ -724,6 +724,7 @@ export interface components {
         };
         ChangePasswordIn: {
             current_password: string;
+            /** @description 8..128 characters, not the email, not a common password. */
             new_password: string;
         };
         CodeIn: {
@@ -759,7 +760,10 @@ export interface components {
             name: string;
         };
         CreateTicket: {
-            /** @description Required when anonymous; defaults to the signed-in user's email. */
+            /**
+             * Format: email
+             * @description Required when anonymous; defaults to the signed-in user's email.
+             */
             email?: string | null;
             /** @description 1..10000 characters. */
             message: string;
@@ -1014,6 +1018,7 @@ export interface components {
             password: string;
         };
         EmailIn: {
+            /** Format: email */
             email: string;
         };
         FeaturesOut: {
@@ -1092,7 +1097,48 @@ export interface components {
             "original-policy"?: string | null;
             "violated-directive"?: string | null;
         };
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_AuditLogOut: components["schemas"]["Page_AuditLogOut"] | components["schemas"]["CursorPage_AuditLogOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_JobOut: components["schemas"]["Page_JobOut"] | components["schemas"]["CursorPage_JobOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_PostOut: components["schemas"]["Page_PostOut"] | components["schemas"]["CursorPage_PostOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_ProjectOut: components["schemas"]["Page_ProjectOut"] | components["schemas"]["CursorPage_ProjectOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_SessionOut: components["schemas"]["Page_SessionOut"] | components["schemas"]["CursorPage_SessionOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_StatusEventOut: components["schemas"]["Page_StatusEventOut"] | components["schemas"]["CursorPage_StatusEventOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_TicketOut: components["schemas"]["Page_TicketOut"] | components["schemas"]["CursorPage_TicketOut"];
+        /**
+         * @description What a list answers, as documented: a `Page` in offset mode, a `CursorPage` when `cursor` is present.
+         *     The two are told apart by their required members (`page`/`pages` against `has_more`/`next_cursor`).
+         */
+        ListPage_UserOut: components["schemas"]["Page_UserOut"] | components["schemas"]["CursorPage_UserOut"];
         LoginIn: {
+            /** @description Longer names are cut to 100 characters. */
             device_name?: string | null;
             email: string;
             password: string;
@@ -1421,13 +1467,18 @@ export interface components {
             refresh_token?: string | null;
         };
         RegisterIn: {
+            /** @description Longer names are cut to 100 characters. */
             device_name?: string | null;
+            /** Format: email */
             email: string;
+            /** @description 1..100 characters after trimming. */
             full_name: string;
+            /** @description 8..128 characters, not the email, not a common password. */
             password: string;
             refresh_in?: null | components["schemas"]["RefreshIn"];
         };
         RenameSessionIn: {
+            /** @description 1..100 characters after trimming. */
             device_name: string;
         };
         ReportingApiCspBody: {
@@ -1444,6 +1495,7 @@ export interface components {
             url?: string | null;
         };
         ResetConfirmIn: {
+            /** @description 8..128 characters, not the email, not a common password. */
             new_password: string;
             token: string;
         };
@@ -1518,15 +1570,17 @@ export interface components {
              */
             user_id?: string | null;
         };
-        /** @description The OAuth2 password grant, as a form. */
+        /** @description The OAuth2 password grant, as a form (a form has no `null`: omit a field instead). */
         TokenForm: {
-            device_name?: string | null;
-            grant_type?: string | null;
+            /** @description Longer names are cut to 100 characters. */
+            device_name?: string;
+            /** @description Only `password` (the default). */
+            grant_type?: string;
             password: string;
-            refresh_in?: null | components["schemas"]["RefreshIn"];
+            refresh_in?: components["schemas"]["RefreshIn"];
             /** @description Accepted and ignored (OAuth2 clients send it). */
-            scope?: string | null;
-            totp_code?: string | null;
+            scope?: string;
+            totp_code?: string;
             username: string;
         };
         TokenIn: {
@@ -1555,23 +1609,29 @@ export interface components {
         UpdateMeIn: {
             /** @description Required when `email` changes. */
             current_password?: string | null;
+            /** Format: email */
             email?: string | null;
+            /** @description 1..100 characters after trimming. */
             full_name?: string | null;
         };
         UpdatePost: {
+            /** @description 1..20000 characters. */
             content?: string | null;
+            /** @description 1..200 characters. */
             title?: string | null;
         };
         UpdateProject: {
             /** @description At most 5000 characters; `null` clears it. */
             description?: string | null;
             /** @description 1..200 characters; `null` is refused. */
-            name?: string | null;
+            name?: string;
         };
         UpdateTicket: {
+            /** @description 1..10000 characters. */
             message?: string | null;
             /** @description Owners may only set `closed`; administrators anything. */
             status?: string | null;
+            /** @description 1..200 characters. */
             subject?: string | null;
         };
         /** @description A user as the API shows it. Never a password, hash, TOTP secret or token. */
@@ -1592,7 +1652,95 @@ export interface components {
             updated_at: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description Malformed JSON (`malformed_json`), an invalid cursor or `Idempotency-Key`, or another `bad_request` */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `idempotency_in_progress` (same key still running), or another conflict */
+        Conflict: {
+            headers: {
+                /** @description Seconds to wait */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `forbidden` (not allowed), or `blocked` by the threat guard */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `payload_too_large`: the body is over `MAX_BODY_BYTES` */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `rate_limited` */
+        RateLimited: {
+            headers: {
+                /** @description Whole seconds to wait, at least 1 */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description 500 `internal`, 503 `service_unavailable` (database unavailable or busy), 504 `timeout` */
+        ServerError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `not_authenticated` (no token) or `invalid_token` */
+        Unauthorized: {
+            headers: {
+                /** @description `Bearer` */
+                "WWW-Authenticate"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `unsupported_media_type`: the body is not `application/json` */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `validation_failed` with `errors[]` (or `idempotency_key_reused`) */
+        ValidationFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1625,22 +1773,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_AuditLogOut"];
+                    "application/json": components["schemas"]["ListPage_AuditLogOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Not an administrator */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Bad parameters (dates included) */
@@ -1649,20 +1799,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_jobs: {
@@ -1683,13 +1824,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_JobOut"];
+                    "application/json": components["schemas"]["ListPage_JobOut"];
                 };
             };
             /** @description invalid_cursor */
@@ -1698,7 +1839,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -1707,7 +1848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not an administrator */
@@ -1716,7 +1857,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Bad parameters */
@@ -1725,20 +1866,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     get_job: {
@@ -1768,7 +1900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not an administrator */
@@ -1777,7 +1909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such job */
@@ -1786,20 +1918,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     discard_job: {
@@ -1827,7 +1950,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not an administrator */
@@ -1836,7 +1959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such job */
@@ -1845,7 +1968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description job_state_conflict: only dead jobs are discarded */
@@ -1854,20 +1977,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     retry_job: {
@@ -1897,7 +2011,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not an administrator */
@@ -1906,7 +2020,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such job */
@@ -1915,7 +2029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description job_state_conflict: the job is running or done */
@@ -1924,20 +2038,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_users: {
@@ -1956,22 +2061,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_UserOut"];
+                    "application/json": components["schemas"]["ListPage_UserOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Not an administrator */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Bad parameters */
@@ -1980,20 +2087,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     update_user: {
@@ -2021,13 +2119,14 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Not signed in */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not an administrator */
@@ -2036,7 +2135,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such user */
@@ -2045,7 +2144,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description cannot_modify_self, or last_admin: the last active administrator */
@@ -2054,29 +2153,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     totp_disable: {
@@ -2105,29 +2197,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description totp_not_enabled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     totp_enable: {
@@ -2158,29 +2246,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description totp_already_enabled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     totp_setup: {
@@ -2211,7 +2295,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -2220,38 +2304,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description totp_already_enabled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description rate_limited */
             429: {
                 headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
+                    /** @description Seconds until a request of this tier would be allowed (at least 1) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            "5XX": components["responses"]["ServerError"];
         };
     };
     login: {
@@ -2276,13 +2364,14 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Invalid credentials, or a second factor is required or wrong */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description csrf_rejected: cookie mode from another origin */
@@ -2291,7 +2380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description payload_too_large */
@@ -2300,29 +2389,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
             429: {
                 headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
+                    /** @description Seconds until a request of this tier would be allowed (at least 1) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            "5XX": components["responses"]["ServerError"];
         };
     };
     logout: {
@@ -2351,7 +2442,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -2360,7 +2451,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description csrf_rejected: the cookie was sent from another origin */
@@ -2369,20 +2460,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     logout_all: {
@@ -2409,20 +2494,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     password_reset: {
@@ -2447,26 +2524,21 @@ export interface operations {
                     "application/json": components["schemas"]["StatusOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Not an email address */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     password_reset_confirm: {
@@ -2495,29 +2567,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The password breaks the policy */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     refresh: {
@@ -2542,13 +2608,14 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description invalid_refresh_token or refresh_token_reused */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description csrf_rejected: the cookie was sent from another origin */
@@ -2557,20 +2624,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             /** @description rate_limited (`refresh` tier per session; unknown tokens: the `auth` tier per IP) */
             429: {
                 headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
+                    /** @description Seconds until a request of this tier would be allowed (at least 1) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            "5XX": components["responses"]["ServerError"];
         };
     };
     register: {
@@ -2595,13 +2666,14 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description registration_closed, or csrf_rejected: cookie mode from another origin */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Email taken */
@@ -2610,29 +2682,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_sessions: {
@@ -2649,13 +2714,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_SessionOut"];
+                    "application/json": components["schemas"]["ListPage_SessionOut"];
                 };
             };
             /** @description invalid_cursor */
@@ -2664,7 +2729,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -2673,29 +2738,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Bad paging parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     revoke_others: {
@@ -2720,26 +2777,23 @@ export interface operations {
                     "application/json": components["schemas"]["RevokedCount"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description The kept session is not a live session of the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     rename_session: {
@@ -2767,35 +2821,31 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description session_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid name */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     revoke_session: {
@@ -2819,26 +2869,19 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description session_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     token: {
@@ -2869,7 +2912,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Invalid credentials, or a second factor is required or wrong */
@@ -2878,7 +2921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description csrf_rejected: cookie mode from another origin */
@@ -2887,7 +2930,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description payload_too_large */
@@ -2896,7 +2939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description unsupported_media_type */
@@ -2905,7 +2948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Invalid input */
@@ -2914,20 +2957,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description rate_limited: too many sign-ins from this address, or too many failures for this account */
             429: {
                 headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
+                    /** @description Seconds until a request of this tier would be allowed (at least 1) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            "5XX": components["responses"]["ServerError"];
         };
     };
     verify_email: {
@@ -2958,20 +3002,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     resend_verification: {
@@ -2996,26 +3035,21 @@ export interface operations {
                     "application/json": components["schemas"]["StatusOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Not an email address */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_posts: {
@@ -3037,13 +3071,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_PostOut"];
+                    "application/json": components["schemas"]["ListPage_PostOut"];
                 };
             };
             /** @description Not modified */
@@ -3059,36 +3093,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Bad parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     create_post: {
         parameters: {
             query?: never;
             header?: {
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -3117,13 +3143,14 @@ export interface operations {
                     "application/json": components["schemas"]["PostOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Not signed in */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description email_not_verified */
@@ -3132,7 +3159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description quota_exceeded (MAX_POSTS_PER_USER) or idempotency_in_progress */
@@ -3141,29 +3168,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input or idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     get_post: {
@@ -3193,26 +3213,18 @@ export interface operations {
                 };
                 content?: never;
             };
+            403: components["responses"]["Forbidden"];
             /** @description No such post */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     delete_post: {
@@ -3220,7 +3232,7 @@ export interface operations {
             query?: never;
             header?: {
                 "If-Match"?: string | null;
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -3236,13 +3248,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Neither the author nor an administrator */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such post */
@@ -3251,29 +3265,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["Conflict"];
             /** @description precondition_failed */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     update_post: {
@@ -3281,7 +3288,7 @@ export interface operations {
             query?: never;
             header?: {
                 "If-Match"?: string | null;
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -3303,13 +3310,15 @@ export interface operations {
                     "application/json": components["schemas"]["PostOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Not the author */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such post */
@@ -3318,38 +3327,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["Conflict"];
             /** @description precondition_failed */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     client_config: {
@@ -3370,17 +3373,9 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigOut"];
                 };
             };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_projects: {
@@ -3405,13 +3400,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_ProjectOut"];
+                    "application/json": components["schemas"]["ListPage_ProjectOut"];
                 };
             };
             /** @description Not modified */
@@ -3427,7 +3422,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3436,29 +3431,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Bad parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     create_project: {
@@ -3466,7 +3453,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Makes the create safe to retry */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -3495,35 +3482,31 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description quota_exceeded or idempotency_in_progress */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input or idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     get_project: {
@@ -3553,26 +3536,19 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description No such project (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     delete_project: {
@@ -3580,7 +3556,7 @@ export interface operations {
             query?: never;
             header?: {
                 "If-Match"?: string | null;
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -3596,35 +3572,31 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description No such project */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["Conflict"];
             /** @description precondition_failed */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     update_project: {
@@ -3632,7 +3604,7 @@ export interface operations {
             query?: never;
             header?: {
                 "If-Match"?: string | null;
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -3654,44 +3626,41 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description No such project */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["Conflict"];
             /** @description precondition_failed: changed since read */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     csp_report: {
@@ -3701,12 +3670,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description A legacy report, or a Reporting API array (other report types are ignored) */
-        requestBody: {
+        /** @description Optional, and any bytes: a legacy report (`LegacyCspReport`), or a Reporting API array (`ReportingApiReport`; other report types are ignored). Anything else is counted as invalid and still answered 204 (spec §7). */
+        requestBody?: {
             content: {
-                "application/csp-report": components["schemas"]["LegacyCspReport"];
-                "application/json": components["schemas"]["LegacyCspReport"];
-                "application/reports+json": components["schemas"]["ReportingApiReport"][];
+                "application/csp-report": components["schemas"]["LegacyCspReport"] | components["schemas"]["ReportingApiReport"][] | unknown;
+                "application/json": components["schemas"]["LegacyCspReport"] | components["schemas"]["ReportingApiReport"][] | unknown;
+                "application/reports+json": components["schemas"]["LegacyCspReport"] | components["schemas"]["ReportingApiReport"][] | unknown;
             };
         };
         responses: {
@@ -3717,6 +3686,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            403: components["responses"]["Forbidden"];
             /** @description Body over 64 KiB */
             413: {
                 headers: {
@@ -3735,17 +3705,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     status_page: {
@@ -3773,17 +3734,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_events: {
@@ -3802,13 +3755,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_StatusEventOut"];
+                    "application/json": components["schemas"]["ListPage_StatusEventOut"];
                 };
             };
             /** @description invalid_cursor */
@@ -3817,36 +3770,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Bad parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     create_event: {
         parameters: {
             query?: never;
             header?: {
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -3875,35 +3820,31 @@ export interface operations {
                     "application/json": components["schemas"]["StatusEventOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Not an administrator */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     service_status: {
@@ -3933,26 +3874,18 @@ export interface operations {
                 };
                 content?: never;
             };
+            403: components["responses"]["Forbidden"];
             /** @description Not a valid service id */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     list_tickets: {
@@ -3975,13 +3908,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cursor mode */
+            /** @description A `Page` in offset mode, a `CursorPage` when `cursor` is present */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CursorPage_TicketOut"];
+                    "application/json": components["schemas"]["ListPage_TicketOut"];
                 };
             };
             /** @description invalid_cursor */
@@ -3990,7 +3923,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3999,36 +3932,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Bad parameters */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     create_ticket: {
         parameters: {
             query?: never;
             header?: {
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -4057,35 +3982,41 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description quota_exceeded (MAX_TICKETS_PER_USER) or idempotency_in_progress */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input or idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description rate_limited (anonymous tickets are in the `auth` tier) */
             429: {
                 headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
+                    /** @description Seconds until a request of this tier would be allowed (at least 1) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            "5XX": components["responses"]["ServerError"];
         };
     };
     get_ticket: {
@@ -4115,26 +4046,19 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description No such ticket (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     update_ticket: {
@@ -4142,7 +4066,7 @@ export interface operations {
             query?: never;
             header?: {
                 "If-Match"?: string | null;
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -4164,13 +4088,15 @@ export interface operations {
                     "application/json": components["schemas"]["TicketOut"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description An author tried something only administrators may do */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such ticket */
@@ -4179,38 +4105,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["Conflict"];
             /** @description precondition_failed */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     get_me: {
@@ -4244,20 +4164,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     delete_me: {
@@ -4286,7 +4198,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -4295,38 +4207,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description last_admin: the last active administrator cannot be deleted */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     update_me: {
@@ -4357,7 +4263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -4366,38 +4272,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description email_taken */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid input, or a new email without `current_password` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     change_password: {
@@ -4426,29 +4326,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The new password breaks the policy */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited: over the limit of the request's rate-limit tier; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Seconds until a request of this tier would be allowed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     health: {
@@ -4469,6 +4364,8 @@ export interface operations {
                     "application/json": components["schemas"]["HealthOut"];
                 };
             };
+            403: components["responses"]["Forbidden"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     metrics_endpoint: {
@@ -4498,6 +4395,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            403: components["responses"]["Forbidden"];
+            "5XX": components["responses"]["ServerError"];
         };
     };
     ready: {
@@ -4518,6 +4417,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadyOut"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Not ready, or shutting down */
             503: {
                 headers: {
@@ -4527,6 +4427,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadyOut"];
                 };
             };
+            "5XX": components["responses"]["ServerError"];
         };
     };
 }
