@@ -105,7 +105,12 @@ async fn kill_9_during_writes_loses_no_answered_write() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Until enough writes were answered (a loaded machine is slower), then kill mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while answered.lock().unwrap().len() <= 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     for w in writers {
