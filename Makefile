@@ -135,7 +135,8 @@ smoke:
 	scripts/smoke.sh $(TARGET_DIR)/debug/$(BIN)
 
 ## Benchmarks on the release binary, SQLite and PostgreSQL, against pgbench on the same server
-## (results in bench/results/ and docs/performance.md). BENCH_ARGS="--duration 5" shortens a run.
+## (results in bench/results/ and docs/performance.md). BENCH_ARGS="--duration 5" shortens a run;
+## BENCH_QUICK=1 runs the references, get_project and the creates on SQLite only (under 2 minutes).
 bench: release
 	scripts/ensure-bench-tools.sh
 	scripts/ensure-services.sh

@@ -5,6 +5,7 @@ pub mod app;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod bench_reference;
 pub mod cache;
 pub mod community;
 pub mod config;

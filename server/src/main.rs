@@ -55,6 +55,10 @@ enum Command {
         /// The file to write; it must not exist.
         path: std::path::PathBuf,
     },
+    /// `make bench`'s references: bare axum routes (`/plain`, `/select/{id}`) on HOST:PORT over the
+    /// migrated DATABASE_URL, with no middleware. Not for deployments.
+    #[command(hide = true)]
+    BenchReference,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +137,10 @@ fn main() -> ExitCode {
             Command::SeedDemo => seed_demo(settings).await,
             Command::Backup { path } => backup(settings, &path).await,
             Command::Jobs { action } => jobs(settings, action).await,
+            Command::BenchReference => {
+                let addr = SocketAddr::new(settings.host, settings.port);
+                neoforge::bench_reference::serve(&settings.database_url, settings.database_max_connections, addr).await
+            }
             Command::Openapi | Command::Healthcheck => unreachable!("handled before the runtime starts"),
         }
     });
@@ -247,6 +255,11 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
 async fn create_admin(settings: Settings, email: &str, password: Option<&str>) -> anyhow::Result<()> {
     let state = server::build_state(settings).await?;
     let (outcome, generated) = neoforge::auth::bootstrap::create_admin(&state, email, password).await?;
+    // A server running on the same SQLite file cannot be told of the change: the sessions it may have
+    // cached expire within the cache's lifetime, so this command reports success only after it.
+    if outcome != neoforge::auth::bootstrap::Outcome::Created && state.db.backend() == db::Backend::Sqlite {
+        tokio::time::sleep(neoforge::auth::session_cache::MAX_AGE).await;
+    }
     match (outcome, generated) {
         (neoforge::auth::bootstrap::Outcome::Created, Some(pw)) => {
             println!("created administrator {email}; password (shown once): {pw}")

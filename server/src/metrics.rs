@@ -142,6 +142,11 @@ const BUCKETS: &[f64] = &[
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// How often histogram samples are folded into their buckets when nobody scrapes. The recorder keeps
+/// every sample until a render or an upkeep drains it: without this, an instance nobody scrapes grew by
+/// ~80 bytes a request (the soak test's 35 → 74 MiB in 10 minutes).
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the global recorder on first call and returns its handle. If another recorder was installed
 /// first (a host embedding the library), a private one is used so `/metrics` still answers.
 pub fn install() -> &'static PrometheusHandle {
@@ -162,6 +167,16 @@ pub fn install() -> &'static PrometheusHandle {
                 _ => metrics::describe_histogram!(*name, *help),
             }
         }
+        // A plain thread, not a task: the recorder outlives any one Tokio runtime (tests start many).
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
         handle
     })
 }

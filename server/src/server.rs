@@ -32,6 +32,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = crate::app::build(state.clone());
+    // On PostgreSQL the session cache is used only while this feed hears other instances' changes.
+    let _session_feed = match &state.db {
+        db::Db::Postgres(pg) => Some(crate::auth::session_cache::spawn_feed(pg)),
+        db::Db::Sqlite { .. } => None,
+    };
     // Jobs stop being claimed as soon as shutdown begins; running ones finish or are handed back.
     let (jobs_stop, jobs_stopped) = tokio::sync::watch::channel(false);
     let background = match state.settings.job_workers {

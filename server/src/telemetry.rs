@@ -5,13 +5,12 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
 use tracing::{Event, Subscriber, field::Field};
 use tracing_subscriber::{
     EnvFilter, Layer, Registry,
     fmt::{
         FmtContext, FormatEvent, FormatFields, FormattedFields,
-        format::{JsonFields, Writer},
+        format::Writer,
     },
     prelude::*,
     registry::LookupSpan,
@@ -34,7 +33,7 @@ fn log_layer(level: &str, format: LogFormat) -> Box<dyn Layer<Registry> + Send +
         .unwrap_or_else(|_| EnvFilter::new("info"));
     match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
-            .fmt_fields(JsonFields::new())
+            .fmt_fields(FieldPairs)
             .event_format(JsonLines)
             .with_filter(filter)
             .boxed(),
@@ -45,68 +44,132 @@ fn log_layer(level: &str, format: LogFormat) -> Box<dyn Layer<Registry> + Send +
     }
 }
 
-/// One JSON object per line.
+/// One JSON object per line, written straight into the line buffer: no `serde_json::Value` tree is built
+/// and span fields are not parsed back (they are kept as `name` + encoded value pairs by [`FieldPairs`]).
+/// A key appears once; where names clash the event's own field wins, then the innermost span's.
 pub struct JsonLines;
 
-impl<S, N> FormatEvent<S, N> for JsonLines
+impl<S> FormatEvent<S, FieldPairs> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, FieldPairs>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let meta = event.metadata();
-        let mut map = Map::new();
-        map.insert(
+        // (key, JSON value), lowest precedence first; emitted last-wins, in first-seen order.
+        let mut pairs: Vec<(String, String)> = Vec::with_capacity(16);
+        pairs.push((
             "timestamp".into(),
-            Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        );
-        map.insert(
-            "level".into(),
-            Value::String(meta.level().as_str().to_ascii_lowercase()),
-        );
-        map.insert("target".into(), Value::String(meta.target().to_string()));
+            json_string(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        ));
+        pairs.push(("level".into(), json_string(&meta.level().as_str().to_ascii_lowercase())));
+        pairs.push(("target".into(), json_string(meta.target())));
         if let Some(ctx) = crate::http::context::current() {
-            map.insert("request_id".into(), Value::String(ctx.request_id.to_string()));
-            map.insert("trace_id".into(), Value::String(ctx.trace_id.to_string()));
+            pairs.push(("request_id".into(), json_string(&ctx.request_id)));
+            pairs.push(("trace_id".into(), json_string(&ctx.trace_id)));
         }
         // Fields of the enclosing spans (a job's id, queue and kind), outermost first, so inner ones win.
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 let extensions = span.extensions();
-                let Some(fields) = extensions.get::<FormattedFields<N>>() else {
+                let Some(fields) = extensions.get::<FormattedFields<FieldPairs>>() else {
                     continue;
                 };
-                if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields) {
+                for line in fields.fields.lines() {
                     // `otel.*` fields steer the trace export (span name, kind, status); they are not log data.
-                    map.extend(fields.into_iter().filter(|(k, _)| !k.starts_with("otel.")));
+                    if let Some((k, v)) = line.split_once('\t')
+                        && !k.starts_with("otel.")
+                    {
+                        pairs.push((k.to_string(), v.to_string()));
+                    }
                 }
             }
         }
-        event.record(&mut Visitor(&mut map));
-        map.entry("message").or_insert(Value::String(String::new()));
-        writeln!(writer, "{}", Value::Object(map))
+        let mut visitor = PairVisitor(Vec::with_capacity(4));
+        event.record(&mut visitor);
+        pairs.extend(visitor.0.into_iter().map(|(k, v)| (k.to_string(), v)));
+        if !pairs.iter().any(|(k, _)| k == "message") {
+            pairs.push(("message".into(), "\"\"".into()));
+        }
+        let mut line = String::with_capacity(256);
+        line.push('{');
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            let first = pairs[..i].iter().position(|(k, _)| k == key);
+            if first.is_some() {
+                continue; // written where it first appeared, with its last value
+            }
+            let last = pairs[i..].iter().rev().find(|(k, _)| k == key).map_or(value, |(_, v)| v);
+            if line.len() > 1 {
+                line.push(',');
+            }
+            line.push_str(&json_string(key));
+            line.push(':');
+            line.push_str(last);
+        }
+        line.push('}');
+        writeln!(writer, "{line}")
     }
 }
 
-struct Visitor<'a>(&'a mut Map<String, Value>);
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
 
-impl tracing::field::Visit for Visitor<'_> {
+/// Formats span fields as lines of `name<TAB>JSON value`, so an event's line can take them over as they
+/// are. A field recorded again later (`span.record`) is appended; the last line of a name wins.
+#[derive(Default)]
+pub struct FieldPairs;
+
+impl<'writer> FormatFields<'writer> for FieldPairs {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = PairVisitor(Vec::new());
+        fields.record(&mut visitor);
+        for (k, v) in visitor.0 {
+            writeln!(writer, "{k}\t{v}")?;
+        }
+        Ok(())
+    }
+
+    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &tracing::span::Record<'_>) -> fmt::Result {
+        let mut visitor = PairVisitor(Vec::new());
+        fields.record(&mut visitor);
+        for (k, v) in visitor.0 {
+            current.fields.push_str(k);
+            current.fields.push('\t');
+            current.fields.push_str(&v);
+            current.fields.push('\n');
+        }
+        Ok(())
+    }
+}
+
+/// Collects fields as (name, JSON-encoded value).
+struct PairVisitor(Vec<(&'static str, String)>);
+
+impl tracing::field::Visit for PairVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), Value::String(value.into()));
+        self.0.push((field.name(), json_string(value)));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.to_string()));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.to_string()));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
+        // JSON has no NaN or infinity.
+        let v = if value.is_finite() { serde_json::Number::from_f64(value).map(|n| n.to_string()) } else { None };
+        self.0.push((field.name(), v.unwrap_or_else(|| "null".into())));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
+        self.0.push((field.name(), value.to_string()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().into(), Value::String(format!("{value:?}")));
+        self.0.push((field.name(), json_string(&format!("{value:?}"))));
     }
 }

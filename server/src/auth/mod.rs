@@ -9,6 +9,7 @@ pub mod me;
 pub mod model;
 pub mod password;
 pub mod service;
+pub mod session_cache;
 pub mod store;
 pub mod tokens;
 pub mod totp;

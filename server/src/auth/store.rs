@@ -95,6 +95,15 @@ fn sql(s: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(s)
 }
 
+/// Every write to a user or to a session calls this: once `tx` commits, the user's cached sessions are
+/// forgotten, so the change applies to this instance's very next request (other instances hear of it
+/// through PostgreSQL's change feed, see `session_cache`). Exceptions, each safe: a new user or session
+/// (nothing cached yet), a refresh rotation (it only extends the session), pruning (it deletes only
+/// sessions that are already revoked or expired).
+fn changed(tx: &mut Tx, user: Uuid) {
+    tx.after_commit(move || super::session_cache::global().invalidate_user(user));
+}
+
 // ---- users ----
 
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
@@ -146,16 +155,29 @@ pub async fn any_admin(db: &Db) -> Result<bool, sqlx::Error> {
 }
 
 /// The user of a live session, active — the one query behind every authenticated request.
-pub async fn authenticate(db: &Db, session_id: Uuid, user_id: Uuid, now: Ts) -> Result<Option<UserRow>, sqlx::Error> {
+/// A live session's user and when the session expires.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveSession {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub session_expires_at: Ts,
+}
+
+/// The statement of [`authenticate`], built once (it runs on every request that misses the cache).
+static AUTHENTICATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let cols = USER_COLS
         .split(", ")
         .map(|c| format!("u.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let q = sql(format!(
-        "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id
+    format!(
+        "SELECT {cols}, s.expires_at AS session_expires_at FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active"
-    ));
+    )
+});
+
+pub async fn authenticate(db: &Db, session_id: Uuid, user_id: Uuid, now: Ts) -> Result<Option<LiveSession>, sqlx::Error> {
+    let q: &'static str = AUTHENTICATE_SQL.as_str();
     with_db!(db, |c| sqlx::query_as(q)
         .bind(session_id)
         .bind(user_id)
@@ -167,6 +189,7 @@ pub async fn authenticate(db: &Db, session_id: Uuid, user_id: Uuid, now: Ts) -> 
 /// Sets a new password hash and voids every outstanding password-reset token of the user: a link mailed
 /// before the change must not undo it (spec §1.3).
 pub async fn set_password(tx: &mut Tx, user_id: Uuid, hash: &str, now: Ts) -> Result<(), sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
     )
@@ -205,6 +228,7 @@ pub async fn lock_active_admins(tx: &mut Tx) -> Result<Vec<Uuid>, sqlx::Error> {
 }
 
 pub async fn mark_verified(tx: &mut Tx, user_id: Uuid, now: Ts) -> Result<(), sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET email_verified_at = $2, updated_at = $2 WHERE id = $1 AND email_verified_at IS NULL"
     )
@@ -223,6 +247,7 @@ pub async fn update_profile(
     email_changed: bool,
     now: Ts,
 ) -> Result<UserRow, sqlx::Error> {
+    changed(tx, user_id);
     let q = sql(format!(
         "UPDATE users SET full_name = $2, email = $3, updated_at = $4,
             email_verified_at = CASE WHEN $5 THEN NULL ELSE email_verified_at END
@@ -245,6 +270,7 @@ pub async fn admin_update(
     is_admin: Option<bool>,
     now: Ts,
 ) -> Result<Option<UserRow>, sqlx::Error> {
+    changed(tx, user_id);
     let q = sql(format!(
         "UPDATE users SET is_active = COALESCE($2, is_active), is_admin = COALESCE($3, is_admin), updated_at = $4
          WHERE id = $1 RETURNING {USER_COLS}"
@@ -259,6 +285,7 @@ pub async fn admin_update(
 }
 
 pub async fn delete_user(tx: &mut Tx, user_id: Uuid) -> Result<(), sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(user_id)
         .execute(c)
@@ -269,6 +296,7 @@ pub async fn delete_user(tx: &mut Tx, user_id: Uuid) -> Result<(), sqlx::Error> 
 // ---- 2FA ----
 
 pub async fn set_totp_pending(tx: &mut Tx, user_id: Uuid, sealed: &str, now: Ts) -> Result<(), sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET totp_pending_secret = $2, updated_at = $3 WHERE id = $1"
     )
@@ -282,6 +310,7 @@ pub async fn set_totp_pending(tx: &mut Tx, user_id: Uuid, sealed: &str, now: Ts)
 
 /// Records `step` as used, only if it is later than the last accepted one: a code works once.
 pub async fn accept_totp_step(tx: &mut Tx, user_id: Uuid, step: i64) -> Result<bool, sqlx::Error> {
+    changed(tx, user_id);
     let n = with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)"
     )
@@ -294,6 +323,7 @@ pub async fn accept_totp_step(tx: &mut Tx, user_id: Uuid, step: i64) -> Result<b
 }
 
 pub async fn enable_totp(tx: &mut Tx, user_id: Uuid, sealed: &str, now: Ts) -> Result<(), sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET totp_secret = $2, totp_pending_secret = NULL, updated_at = $3 WHERE id = $1"
     )
@@ -311,6 +341,7 @@ pub async fn enable_totp(tx: &mut Tx, user_id: Uuid, sealed: &str, now: Ts) -> R
 }
 
 pub async fn disable_totp(tx: &mut Tx, user_id: Uuid, now: Ts) -> Result<(), sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, updated_at = $2 WHERE id = $1"
     )
@@ -467,6 +498,7 @@ pub async fn revoke_all(
     keep: Option<Uuid>,
     now: Ts,
 ) -> Result<u64, sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE sessions SET revoked_at = $2, revoke_reason = $3
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND ($4 IS NULL OR id <> $4)"
@@ -495,6 +527,7 @@ pub async fn revoke_session(
     reason: &str,
     now: Ts,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
+    changed(tx, user_id);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE sessions SET revoked_at = $3, revoke_reason = $4 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL"
     )
@@ -514,6 +547,7 @@ pub async fn rename_session(
     user_id: Uuid,
     name: &str,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
+    changed(tx, user_id);
     let q = sql(format!(
         "UPDATE sessions SET device_name = $3 WHERE id = $1 AND user_id = $2 RETURNING {SESSION_COLS}"
     ));

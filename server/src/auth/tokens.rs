@@ -1,6 +1,10 @@
 //! Access tokens (HS256 JWTs bound to a session) and refresh tokens (random, stored hashed).
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -29,7 +33,13 @@ pub struct TokenKeys {
     decoding: DecodingKey,
     validation: Validation,
     pub access_ttl: Duration,
+    /// Tokens whose signature was checked, with their expiry: the same bytes always verify the same
+    /// way, so a client's token is decoded once, not on every request (it was ~5 % of a request's CPU).
+    verified: Arc<Mutex<HashMap<String, (AccessClaims, i64)>>>,
 }
+
+/// At most this many verified tokens are remembered (a full memory is emptied).
+const VERIFIED_CAPACITY: usize = 10_000;
 
 /// A verified access token.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +63,7 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(&key),
             validation,
             access_ttl,
+            verified: Arc::default(),
         }
     }
 
@@ -72,14 +83,28 @@ impl TokenKeys {
 
     /// Verifies signature, algorithm, expiry, issuer, audience and `typ`.
     pub fn verify(&self, token: &str) -> Option<AccessClaims> {
+        let now = chrono::Utc::now().timestamp();
+        // The same expiry rule as the full check (`exp` may be up to `leeway` seconds in the past).
+        let live = |exp: i64| exp >= now - self.validation.leeway as i64;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((claims, exp)) = verified.get(token) {
+            return live(*exp).then_some(*claims);
+        }
+        drop(verified);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         if data.claims.typ != "access" {
             return None;
         }
-        Some(AccessClaims {
+        let claims = AccessClaims {
             user_id: data.claims.sub.parse().ok()?,
             session_id: data.claims.sid.parse().ok()?,
-        })
+        };
+        verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), (claims, data.claims.exp));
+        Some(claims)
     }
 }
 
@@ -96,6 +121,23 @@ mod tests {
 
     fn keys() -> TokenKeys {
         TokenKeys::new(b"unit-test-secret-unit-test-secret", Duration::from_secs(900))
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_a_tampered_one_is_checked_afresh() {
+        let k = TokenKeys::new(b"unit-test-secret-unit-test-secret", Duration::from_secs(2));
+        let (u, s) = (Uuid::now_v7(), Uuid::now_v7());
+        let now = chrono::Utc::now().timestamp();
+        // exp = now - 4: inside the 5 s leeway now, outside it two seconds later.
+        let t = k.issue(u, s, now - 6);
+        assert!(k.verify(&t).is_some());
+        assert!(k.verify(&t).is_some(), "remembered");
+        let mut tampered = t.clone();
+        tampered.pop();
+        tampered.push(if t.ends_with('A') { 'B' } else { 'A' });
+        assert!(k.verify(&tampered).is_none(), "another string is verified, not looked up");
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(k.verify(&t).is_none(), "expired while remembered");
     }
 
     #[test]

@@ -114,13 +114,13 @@ pub async fn create_post(
     };
     let max = i64::from(state.settings.max_posts_per_user);
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        if crate::db::query::count_for_quota(tx, "community_posts", "author_id", auth.user.id).await? >= max {
+        let row = store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await?;
+        if crate::db::query::over_quota(tx, crate::db::query::Quota::Posts, auth.user.id, max).await? {
             return Err(ApiError::conflict(
                 "quota_exceeded",
                 format!("You can have at most {max} posts."),
             ));
         }
-        let row = store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await?;
         audit::record(
             tx,
             Entry::new("post.create", Some(auth.user.id)).resource("post", row.id),

@@ -75,6 +75,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     4 "jobs",
     5 "login_failures",
     6 "cleanup_indexes",
+    7 "quota_usage",
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
@@ -85,6 +86,8 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     4 "jobs",
     5 "login_failures",
     6 "cleanup_indexes",
+    7 "quota_usage",
+    8 "auth_change_feed",
 );
 
 /// The migrations of `db`'s backend.

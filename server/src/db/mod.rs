@@ -35,6 +35,9 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// A PostgreSQL connection idle for longer than this is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
+
 /// Pool sizing and timeouts.
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
@@ -69,6 +72,18 @@ impl Db {
         let pg = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a whole round trip before each
+            // statement. A connection in use is known to work; only one idle for a while (PostgreSQL may
+            // have restarted meanwhile) is checked first.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Db::Postgres(pg))
@@ -99,7 +114,10 @@ impl Db {
             .pragma("temp_store", "memory")
             // 4 MiB of page cache per connection (6 connections on 2 cores); the OS page cache holds the rest.
             .pragma("cache_size", "-4000");
+        // A SQLite connection cannot go stale, and sqlx's check on every hand-out is a round trip to the
+        // connection's worker thread: off.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(pool.acquire_timeout.max(Duration::from_secs(10)))
@@ -109,6 +127,7 @@ impl Db {
             .map_or(4, |n| n.get() as u32 * 2)
             .max(4);
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(readers)
             .acquire_timeout(pool.acquire_timeout)
             .connect_with(options.read_only(true))
@@ -133,6 +152,7 @@ impl Db {
         Ok(Tx {
             conn,
             enqueued_jobs: false,
+            after_commit: Vec::new(),
         })
     }
 
@@ -175,6 +195,8 @@ pub struct Tx {
     /// Set by `jobs::enqueue`: after commit, this process's workers are woken so the job runs at once
     /// instead of at their next poll.
     enqueued_jobs: bool,
+    /// Run once the transaction has committed (never after a rollback), before `commit` returns.
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 /// The connection of a [`Tx`], per backend.
@@ -192,7 +214,15 @@ impl Tx {
         if self.enqueued_jobs {
             crate::jobs::wake_workers();
         }
+        for hook in self.after_commit {
+            hook();
+        }
         Ok(())
+    }
+
+    /// Registers `hook` to run when this transaction commits (e.g. to forget cached state it changed).
+    pub fn after_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(hook));
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {

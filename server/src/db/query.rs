@@ -102,24 +102,38 @@ pub fn for_update(tx: &super::Tx) -> &'static str {
     }
 }
 
-/// How many rows of `table` have `owner` in `column`, for a per-user quota: on PostgreSQL the owner's
-/// user row is locked first, so concurrent creates of one user count one at a time (SQLite's single writer
-/// already serialises them). `table` and `column` are fixed names from the caller, never user text.
-pub async fn count_for_quota(
-    tx: &mut super::Tx,
-    table: &'static str,
-    column: &'static str,
-    owner: uuid::Uuid,
-) -> Result<i64, sqlx::Error> {
-    if tx.backend() == super::Backend::Postgres {
-        crate::with_tx!(tx, |c| sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind(owner)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+/// The resources with a per-user quota: the tables whose rows migration 7's triggers count.
+#[derive(Clone, Copy, Debug)]
+pub enum Quota {
+    Projects,
+    Posts,
+    Tickets,
+}
+
+impl Quota {
+    fn resource(self) -> &'static str {
+        match self {
+            Quota::Projects => "projects",
+            Quota::Posts => "community_posts",
+            Quota::Tickets => "support_tickets",
+        }
     }
-    let q = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"));
-    crate::with_tx!(tx, |c| sqlx::query_scalar(q).bind(owner).fetch_one(c).await)
+}
+
+/// Whether `owner` now holds more than `max` rows of `quota`, counting the row this transaction has just
+/// inserted: call it right after the insert and refuse (rolling back) when it says so. The counter is
+/// kept by triggers; on PostgreSQL the insert's counter update holds the owner's counter row until the
+/// transaction ends, so concurrent creates of one user are counted one at a time (SQLite's single
+/// writer already serialises them).
+pub async fn over_quota(tx: &mut super::Tx, quota: Quota, owner: uuid::Uuid, max: i64) -> Result<bool, sqlx::Error> {
+    let used: Option<i64> = crate::with_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT used FROM quota_usage WHERE user_id = $1 AND resource = $2"
+    )
+    .bind(owner)
+    .bind(quota.resource())
+    .fetch_optional(c)
+    .await)?;
+    Ok(used.unwrap_or(0) > max)
 }
 
 #[cfg(test)]

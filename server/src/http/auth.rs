@@ -1,5 +1,6 @@
 //! Authentication visible in handler signatures: `AuthUser`, `AdminUser`, `MaybeUser`, and `ClientIp`.
-//! Each authenticated request costs one indexed query (live session joined to an active user).
+//! An authenticated request costs one indexed query (live session joined to an active user), unless the
+//! session was read a moment ago and nothing changed it since (`auth::session_cache`).
 
 use std::net::IpAddr;
 
@@ -9,7 +10,7 @@ use axum::{
 };
 use uuid::Uuid;
 
-use crate::{auth::store::UserRow, error::ApiError, http::context::RequestContext, state::AppState};
+use crate::{auth::store::UserRow, db::Backend, error::ApiError, http::context::RequestContext, state::AppState};
 
 /// A signed-in, active user with a live session.
 #[derive(Debug, Clone)]
@@ -41,12 +42,31 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser
         return Ok(None);
     }
     let token = bearer(parts).ok_or_else(invalid_token)?;
-    let claims = state.tokens.verify(token).ok_or_else(invalid_token)?;
-    let user = crate::auth::store::authenticate(&state.db, claims.session_id, claims.user_id, crate::db::now())
+    // The rate limiter has verified this request's token already when it is on.
+    let claims = match parts.extensions.get::<crate::auth::tokens::AccessClaims>() {
+        Some(verified) => *verified,
+        None => state.tokens.verify(token).ok_or_else(invalid_token)?,
+    };
+    let now = crate::db::now();
+    let cache = crate::auth::session_cache::global();
+    // On PostgreSQL other instances change sessions too: the cache is trusted only while this process
+    // hears their changes.
+    let cacheable = state.db.backend() == Backend::Sqlite || cache.feed_is_listening();
+    if cacheable && let Some(user) = cache.get(claims.session_id, claims.user_id, now) {
+        return Ok(Some(AuthUser {
+            user,
+            session_id: claims.session_id,
+        }));
+    }
+    let generation = cache.generation();
+    let live = crate::auth::store::authenticate(&state.db, claims.session_id, claims.user_id, now)
         .await?
         .ok_or_else(invalid_token)?;
+    if cacheable {
+        cache.put(generation, claims.session_id, live.user.clone(), live.session_expires_at);
+    }
     Ok(Some(AuthUser {
-        user,
+        user: live.user,
         session_id: claims.session_id,
     }))
 }

@@ -55,9 +55,15 @@ pub fn trace_id_from_traceparent(v: &str) -> Option<String> {
     valid.then(|| trace.to_string())
 }
 
+/// A random (version 4) UUID from the thread-local generator. `Uuid::new_v4` asks the kernel
+/// (`getrandom`) every time: two system calls a request for the request and trace ids.
+pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+}
+
 /// A fresh random 32-hex trace id.
 pub fn new_trace_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    random_uuid().simple().to_string()
 }
 
 #[cfg(test)]

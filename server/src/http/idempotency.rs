@@ -1,11 +1,13 @@
 //! `Idempotency-Key` (spec §4), one reusable piece for every covered write.
 //!
-//! The first request with a key claims a record (committed at once, so a concurrent duplicate sees it
-//! and gets 409 `idempotency_in_progress`), runs the handler's work in a write transaction, and stores
-//! the 2xx result in that same transaction, so the change and its record commit together or not at all.
-//! A failed (non-2xx) result releases the claim so the client may retry. A replay answers the stored body
-//! with 200 (204 stays 204) and `Idempotent-Replayed: true`. A claim whose request died (process crash)
-//! is taken over after `locked_until`; expired records are treated as absent and pruned periodically.
+//! The first request with a key claims a record, runs the handler's work and stores the 2xx result, all
+//! in one write transaction, so the change and its record commit together or not at all. A concurrent
+//! duplicate waits for that transaction (SQLite's single writer; PostgreSQL's unique-index lock) and is
+//! then answered from the stored result. A failed (non-2xx) result rolls the claim back with the work, so
+//! the client may retry. A replay answers the stored body with 200 (204 stays 204) and
+//! `Idempotent-Replayed: true`. A committed claim without a result (written by an earlier version that
+//! committed claims first) answers 409 `idempotency_in_progress` until its `locked_until`, then is taken
+//! over; expired records are treated as absent and pruned periodically.
 //! A result body larger than `IDEMPOTENCY_MAX_STORED_BYTES` is not stored: its replay answers the same
 //! status rule with an empty body, the original `ETag`/`Location` and `Idempotent-Body-Omitted: true`.
 
@@ -168,13 +170,14 @@ struct Record {
     response_headers: Option<String>,
 }
 
-async fn claim(state: &AppState, k: &Keyed) -> ApiResult<Claim> {
+/// Claims `k` inside `tx` (the transaction the work then runs in). On `Replay` or an error the caller
+/// rolls `tx` back.
+async fn claim(state: &AppState, tx: &mut Tx, k: &Keyed) -> ApiResult<Claim> {
     let now = now();
     let ttl = Duration::from_std(state.settings.idempotency_ttl).unwrap_or(Duration::hours(24));
     let lease =
         Duration::from_std(state.settings.request_timeout).unwrap_or(Duration::seconds(30)) + Duration::seconds(5);
-    let mut tx = state.db.begin().await?;
-    let inserted = with_tx!(&mut tx, |c| {
+    let inserted = with_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO idempotency_records
             (principal, idem_key, method, path, fingerprint, status, response_body, response_headers, created_at, locked_until, expires_at)
@@ -199,10 +202,9 @@ async fn claim(state: &AppState, k: &Keyed) -> ApiResult<Claim> {
     .map(|r| r.rows_affected())
     })?;
     if inserted == 1 {
-        tx.commit().await?;
         return Ok(Claim::Acquired);
     }
-    let record: Record = with_tx!(&mut tx, |c| sqlx::query_as(
+    let record: Record = with_tx!(tx, |c| sqlx::query_as(
         "SELECT method, path, fingerprint, status, response_body, response_headers FROM idempotency_records
          WHERE principal = $1 AND idem_key = $2"
     )
@@ -210,7 +212,6 @@ async fn claim(state: &AppState, k: &Keyed) -> ApiResult<Claim> {
     .bind(&k.key)
     .fetch_one(c)
     .await)?;
-    tx.rollback().await?;
     if record.method != k.method || record.path != k.path || record.fingerprint != k.fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -251,40 +252,16 @@ fn replay(status: i32, body: Option<String>, headers: Option<String>) -> Respons
     res
 }
 
-async fn release(state: &AppState, k: &Keyed) {
-    let result = async {
-        let mut tx = state.db.begin().await?;
-        with_tx!(&mut tx, |c| sqlx::query(
-            "DELETE FROM idempotency_records WHERE principal = $1 AND idem_key = $2 AND status IS NULL"
-        )
-        .bind(&k.principal)
-        .bind(&k.key)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "could not release an idempotency claim; it expires with its lease");
-    }
-}
-
 /// Runs `work` in a write transaction, committing only a 2xx result; with a key, as described above.
 pub async fn run<F>(state: &AppState, keyed: Option<Keyed>, work: F) -> ApiResult<Response>
 where
     F: AsyncFnOnce(&mut Tx) -> ApiResult<Response>,
 {
-    if let Some(k) = &keyed
-        && let Claim::Replay(res) = claim(state, k).await?
-    {
-        return Ok(res);
-    }
-    let outcome = async {
-        let mut tx = state.db.begin().await?;
-        let res = match work(&mut tx).await {
-            Ok(res) if res.status().is_success() => res,
-            Ok(res) => {
+    let mut tx = state.db.begin().await?;
+    if let Some(k) = &keyed {
+        match claim(state, &mut tx, k).await {
+            Ok(Claim::Acquired) => {}
+            Ok(Claim::Replay(res)) => {
                 tx.rollback().await?;
                 return Ok(res);
             }
@@ -292,51 +269,54 @@ where
                 tx.rollback().await.ok();
                 return Err(e);
             }
-        };
-        let Some(k) = &keyed else {
-            tx.commit().await?;
-            return Ok(res);
-        };
-        let (parts, body) = res.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .map_err(ApiError::internal)?;
-        let mut kept: BTreeMap<String, String> = KEPT_HEADERS
-            .iter()
-            .filter_map(|n| Some((n.to_string(), parts.headers.get(n)?.to_str().ok()?.to_string())))
-            .collect();
-        // A body over the cap is not kept (storage per key stays bounded): the record says the write
-        // happened, and a replay answers without the body (see `replay`).
-        let stored_body = if bytes.len() <= state.settings.idempotency_max_stored_bytes {
-            Some(String::from_utf8_lossy(&bytes).to_string())
-        } else {
-            kept.retain(|name, _| name != header::CONTENT_TYPE.as_str());
-            kept.insert(BODY_OMITTED.to_string(), "true".to_string());
-            None
-        };
-        with_tx!(&mut tx, |c| sqlx::query(
-            "UPDATE idempotency_records SET status = $3, response_body = $4, response_headers = $5
-             WHERE principal = $1 AND idem_key = $2"
-        )
-        .bind(&k.principal)
-        .bind(&k.key)
-        .bind(parts.status.as_u16() as i32)
-        .bind(stored_body)
-        .bind(serde_json::to_string(&kept).unwrap_or_default())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        tx.commit().await?;
-        Ok(Response::from_parts(parts, Body::from(bytes)))
-    }
-    .await;
-    if let Some(k) = &keyed {
-        let succeeded = matches!(&outcome, Ok(r) if r.status().is_success());
-        if !succeeded {
-            release(state, k).await;
         }
     }
-    outcome
+    let res = match work(&mut tx).await {
+        Ok(res) if res.status().is_success() => res,
+        Ok(res) => {
+            tx.rollback().await?;
+            return Ok(res);
+        }
+        Err(e) => {
+            tx.rollback().await.ok();
+            return Err(e);
+        }
+    };
+    let Some(k) = &keyed else {
+        tx.commit().await?;
+        return Ok(res);
+    };
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut kept: BTreeMap<String, String> = KEPT_HEADERS
+        .iter()
+        .filter_map(|n| Some((n.to_string(), parts.headers.get(n)?.to_str().ok()?.to_string())))
+        .collect();
+    // A body over the cap is not kept (storage per key stays bounded): the record says the write
+    // happened, and a replay answers without the body (see `replay`).
+    let stored_body = if bytes.len() <= state.settings.idempotency_max_stored_bytes {
+        Some(String::from_utf8_lossy(&bytes).to_string())
+    } else {
+        kept.retain(|name, _| name != header::CONTENT_TYPE.as_str());
+        kept.insert(BODY_OMITTED.to_string(), "true".to_string());
+        None
+    };
+    with_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE idempotency_records SET status = $3, response_body = $4, response_headers = $5
+         WHERE principal = $1 AND idem_key = $2"
+    )
+    .bind(&k.principal)
+    .bind(&k.key)
+    .bind(parts.status.as_u16() as i32)
+    .bind(stored_body)
+    .bind(serde_json::to_string(&kept).unwrap_or_default())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
 /// Deletes up to `limit` expired records (the periodic clean-up; an expired record is already treated

@@ -25,7 +25,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_sane_request_id(v))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(|| context::random_uuid().to_string());
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let span = tracing::info_span!(
         "request",

@@ -17,7 +17,7 @@ use crate::{
     auth::model::text_field,
     db::{
         Tx, now,
-        query::{Arg, Filter},
+        query::{Arg, Filter, Quota, over_quota},
     },
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
@@ -121,15 +121,14 @@ pub async fn create_project(
     };
     let description = description.flatten();
     let max = state.settings.max_projects_per_user as i64;
-    let backend = state.db.backend();
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        if store::count_for_quota(tx, backend, auth.user.id).await? >= max {
+        let row = store::insert(tx, auth.user.id, &name, description.as_deref(), now()).await?;
+        if over_quota(tx, Quota::Projects, auth.user.id, max).await? {
             return Err(ApiError::conflict(
                 "quota_exceeded",
                 format!("You can have at most {max} projects."),
             ));
         }
-        let row = store::insert(tx, auth.user.id, &name, description.as_deref(), now()).await?;
         audit::record(
             tx,
             Entry::new("project.create", Some(auth.user.id)).resource("project", row.id),

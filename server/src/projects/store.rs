@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    db::{Backend, Db, Tx},
+    db::{Db, Tx},
     http::list::{ListRow, SortValue},
     with_tx,
 };
@@ -45,24 +45,6 @@ pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Erro
 pub async fn get_read(db: &Db, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Error> {
     let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
     crate::with_db!(db, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
-}
-
-/// How many projects `owner` has, holding the owner's row so concurrent creates count one at a time
-/// (PostgreSQL; SQLite's single writer already serialises them).
-pub async fn count_for_quota(tx: &mut Tx, backend: Backend, owner: Uuid) -> Result<i64, sqlx::Error> {
-    if backend == Backend::Postgres {
-        with_tx!(tx, |c| sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind(owner)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
-    }
-    with_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM projects WHERE owner_id = $1"
-    )
-    .bind(owner)
-    .fetch_one(c)
-    .await)
 }
 
 pub async fn insert(

@@ -147,15 +147,6 @@ pub async fn create_ticket(
     let user_id = auth.as_ref().map(|a| a.user.id);
     let max = i64::from(state.settings.max_tickets_per_user);
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        // Signed-in users have a quota; anonymous tickets are bounded by the `auth` rate-limit tier.
-        if let Some(owner) = user_id
-            && crate::db::query::count_for_quota(tx, "support_tickets", "user_id", owner).await? >= max
-        {
-            return Err(ApiError::conflict(
-                "quota_exceeded",
-                format!("You can have at most {max} support tickets."),
-            ));
-        }
         let new = NewTicket {
             user_id,
             email: &email,
@@ -163,6 +154,15 @@ pub async fn create_ticket(
             message: &message,
         };
         let row = store::insert(tx, &new, now()).await?;
+        // Signed-in users have a quota; anonymous tickets are bounded by the `auth` rate-limit tier.
+        if let Some(owner) = user_id
+            && crate::db::query::over_quota(tx, crate::db::query::Quota::Tickets, owner, max).await?
+        {
+            return Err(ApiError::conflict(
+                "quota_exceeded",
+                format!("You can have at most {max} support tickets."),
+            ));
+        }
         audit::record(tx, Entry::new("ticket.create", user_id).resource("ticket", row.id)).await?;
         Ok(created(
             &TicketOut::from(&row),

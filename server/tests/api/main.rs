@@ -28,6 +28,7 @@ mod projects;
 mod rate_limit;
 mod reliability;
 mod secrets;
+mod session_cache;
 mod sessions;
 mod status_page;
 mod support_desk;

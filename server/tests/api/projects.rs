@@ -230,6 +230,32 @@ async fn quota_is_enforced() {
         .await
         .unwrap();
     assert_problem(res, 409, "quota_exceeded").await;
+    let list = json(app.authed(Method::GET, "/api/v1/projects", &user).send().await.unwrap()).await;
+    assert_eq!(list["total"], 2, "a refused create leaves no row");
+
+    // Deleting one frees its place (the counter follows deletes too).
+    let first = list["items"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .authed(Method::DELETE, &format!("/api/v1/projects/{first}"), &user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    // Concurrent creates for the last place: exactly one wins.
+    let attempts = (0..6).map(|i| {
+        app.authed(Method::POST, "/api/v1/projects", &user)
+            .json(&json!({"name": format!("race {i}")}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [201, 409].contains(s)), "{statuses:?}");
+    let list = json(app.authed(Method::GET, "/api/v1/projects", &user).send().await.unwrap()).await;
+    assert_eq!(list["total"], 2);
 }
 
 #[tokio::test]

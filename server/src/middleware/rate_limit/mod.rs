@@ -79,6 +79,9 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
         .map(|c| c.client_ip)
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let mut plan = tiers::classify(&req, &state, ip);
+    if let Some(access) = plan.access {
+        req.extensions_mut().insert(access);
+    }
     if plan.tier == Tier::Refresh {
         let (rebuilt, session) = match read_refresh_session(req, &state).await {
             Ok(pair) => pair,

@@ -67,6 +67,8 @@ pub struct Plan {
     pub route: String,
     /// Whether the request also counts against its IP + email bucket.
     pub login: bool,
+    /// The access token, verified here: handed on to the authentication extractor (one check a request).
+    pub access: Option<crate::auth::tokens::AccessClaims>,
 }
 
 pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
@@ -94,6 +96,7 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
             key: auth_key(REFRESH_ROUTE, ip),
             login: false,
             route: REFRESH_ROUTE.to_string(),
+            access: None,
         };
     }
     if let Some(route) = auth_route {
@@ -103,6 +106,7 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
             key: auth_key(&route, ip),
             login: req.method() == Method::POST && LOGIN_ROUTES.contains(&path),
             route,
+            access: None,
         };
     }
 
@@ -122,6 +126,7 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
             key: format!("user:{}:{}", claims.user_id, client_key(ip)),
             route,
             login: false,
+            access: Some(claims),
         },
         None => Plan {
             tier: Tier::Anon,
@@ -129,6 +134,7 @@ pub fn classify(req: &Request, state: &AppState, ip: IpAddr) -> Plan {
             key: format!("anon:{}", client_key(ip)),
             route,
             login: false,
+            access: None,
         },
     }
 }
