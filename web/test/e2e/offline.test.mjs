@@ -127,6 +127,37 @@ describe('offline', () => {
     await ctx.close();
   });
 
+  it("user B never sees user A's cached data on the same browser", async () => {
+    const a = await newUser();
+    const b = await newUser();
+    await api('POST', '/api/v1/projects', a.token, { name: 'Only for A' });
+    const ctx = await context(browser, { violations, errors });
+    const page = await ctx.newPage();
+    await signIn(page, srv.base, a);
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await controlled(page);
+    await page.goto(`${srv.base}/projects`);
+    await page.getByRole('link', { name: 'Only for A' }).waitFor();
+    await settled(page);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('link', { name: 'Sign in' }).first().waitFor();
+    await signIn(page, srv.base, b);
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.goto(`${srv.base}/projects`);
+    await settled(page);
+    await ctx.setOffline(true);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    await page.getByText('You are offline.').waitFor();
+    await settled(page);
+    assert.equal(await page.getByText('Only for A').count(), 0);
+    const names = await page.evaluate(() => caches.keys());
+    assert.ok(!names.includes(`nf-api-${a.id}`), names.join(', '));
+    assert.ok(names.includes(`nf-api-${b.id}`), names.join(', '));
+    await ctx.setOffline(false);
+    await ctx.close();
+  });
+
   it('offline: create + two edits + create-and-delete, then online → one row; the audit log has one create and two updates', async () => {
     const user = await newUser();
     const { ctx, page } = await signedInPage(user);
