@@ -307,7 +307,7 @@ describe('offline', () => {
     await other.ctx.close();
   });
 
-  it('a dropped change (the item was deleted elsewhere) stays in the sync centre: copy, then dismiss', async () => {
+  it('a dropped change (the item was deleted elsewhere) stays in the sync centre: copy, then dismiss; no JWT in IndexedDB or the caches', async () => {
     const user = await newUser();
     const p = (await api('POST', '/api/v1/projects', user.token, { name: 'Doomed', description: null })).body;
     const { ctx, page } = await signedInPage(user);
@@ -331,6 +331,28 @@ describe('offline', () => {
     await page.getByText('Copied to the clipboard.').waitFor();
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     assert.match(copied, /Words I typed and must not lose/);
+    // Nothing at rest holds a token: every IndexedDB record (the outbox) and every cached request and answer.
+    const atRest = await page.evaluate(async () => {
+      const out = [];
+      for (const { name } of await indexedDB.databases()) {
+        const db = await new Promise((res, rej) => Object.assign(indexedDB.open(name), { onsuccess: (e) => res(e.target.result), onerror: rej }));
+        for (const store of db.objectStoreNames) {
+          const all = await new Promise((res) => Object.assign(db.transaction(store).objectStore(store).getAll(), { onsuccess: (e) => res(e.target.result) }));
+          out.push(name, JSON.stringify(all));
+        }
+        db.close();
+      }
+      for (const name of await caches.keys()) {
+        const c = await caches.open(name);
+        for (const req of await c.keys()) {
+          const res = await c.match(req);
+          out.push(req.url, JSON.stringify([...req.headers]), JSON.stringify([...res.headers]), res.headers.get('content-type')?.includes('json') ? await res.text() : '');
+        }
+      }
+      return out;
+    });
+    assert.ok(atRest.some((x) => x.startsWith('nf-outbox-')), 'the outbox database is there');
+    assert.doesNotMatch(atRest.join('\n'), /eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}/);
     await page.getByRole('button', { name: /^Dismiss Edit/ }).click();
     await page.getByRole('heading', { name: 'Dropped (0)' }).waitFor();
     await ctx.close();
