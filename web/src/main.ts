@@ -3,7 +3,10 @@
 import './styles/tokens.css';
 import { savedLocale, useLocale } from './i18n';
 import { auth } from './api/client';
+import './offline';
 import './components/app';
+import { startServiceWorker } from './offline/sw-register';
 
 void useLocale(savedLocale());
 void auth.restore();
+startServiceWorker();

@@ -33,6 +33,11 @@ const HINT = 'nf-signed-in';
  *  waits briefly for that tab's broadcast instead of rotating the cookie once more. */
 const REFRESHED_AT = 'nf-refreshed-at';
 const AUTH = '/api/v1/auth/';
+/** The last signed-in user's profile (not a token): an offline reload shows their cached pages and
+ *  queues their writes until the refresh cookie can be used again. */
+const OFFLINE_USER = 'nf-offline-user';
+/** Tells the service worker whose cache an API read belongs to (it never sees a token at rest). */
+export const USER_HEADER = 'X-NF-User';
 /** Routes where a 401 is an answer about the credentials sent, not about an expired access token. */
 const NO_RETRY = ['login', 'register', 'token', 'refresh', 'verify-email', 'password-reset'];
 
@@ -66,6 +71,9 @@ export function browserDeps(): AuthDeps {
   };
 }
 
+/** The service worker's cache of one user's API reads (public/sw-api.js uses the same name). */
+export const apiCacheName = (user: string) => `nf-api-${user}`;
+
 function needsRetry(url: string): boolean {
   const path = new URL(url, 'http://x').pathname;
   if (!path.startsWith(AUTH)) return true;
@@ -81,6 +89,8 @@ export class Auth extends EventTarget {
   /** Bumped whenever the token changes: a 401 for an older generation just retries. */
   private generation = 0;
   private inflight: Promise<boolean> | null = null;
+  /** The last refresh failed before any answer (offline). */
+  private unreachable = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** Resolves once the first restore attempt is over (the router waits for it). */
   readonly ready: Promise<void>;
@@ -98,6 +108,11 @@ export class Auth extends EventTarget {
     return this.user !== null;
   }
 
+  /** Signed in with an access token (false for a session shown from the offline copy). */
+  get hasToken(): boolean {
+    return this.token !== null;
+  }
+
   get isAdmin(): boolean {
     return this.user?.is_admin === true;
   }
@@ -105,10 +120,31 @@ export class Auth extends EventTarget {
   /** Restores the session from the cookie after a reload (when this browser signed in before). */
   async restore(): Promise<void> {
     try {
-      if (this.deps.storage?.getItem(HINT)) await this.refresh(this.generation);
+      if (this.deps.storage?.getItem(HINT)) {
+        const ok = await this.refresh(this.generation);
+        // Offline: show the last user's cached pages and queue their writes until the network is back.
+        if (!ok && this.unreachable) this.useOfflineUser();
+      }
     } finally {
       this.markReady();
     }
+  }
+
+  private useOfflineUser(): void {
+    let saved: User | null = null;
+    try {
+      saved = JSON.parse(this.deps.storage?.getItem(OFFLINE_USER) ?? 'null') as User | null;
+    } catch {
+      saved = null;
+    }
+    if (!saved?.id) return;
+    this.user = saved;
+    this.changed();
+  }
+
+  /** Back online after an offline boot: get a token from the cookie (a refused one signs out). */
+  async reconnect(): Promise<void> {
+    if (this.user && !this.token) await this.refresh(this.generation);
   }
 
   /** fetch() with the bearer token; a 401 triggers one (shared) refresh and one retry. */
@@ -143,9 +179,11 @@ export class Auth extends EventTarget {
 
   private async doRefresh(): Promise<boolean> {
     let res: Response;
+    this.unreachable = false;
     try {
       res = await this.deps.fetch(this.json('/api/v1/auth/refresh', { refresh_in: 'cookie' }));
     } catch {
+      this.unreachable = true;
       return false; // offline: keep the hint, try again later
     }
     if (res.ok) {
@@ -211,12 +249,14 @@ export class Auth extends EventTarget {
   /** After PATCH /users/me or 2FA changes: the new user everywhere. */
   setUser(user: User): void {
     this.user = user;
+    this.deps.storage?.setItem(OFFLINE_USER, JSON.stringify(user));
     this.deps.channel?.postMessage({ type: 'user', user } satisfies Message);
     this.changed();
   }
 
   private authorize(req: Request): Request {
     if (this.token) req.headers.set('Authorization', `Bearer ${this.token}`);
+    if (this.user && new URL(req.url, 'http://x').pathname.startsWith('/api/')) req.headers.set(USER_HEADER, this.user.id);
     return req;
   }
 
@@ -232,6 +272,7 @@ export class Auth extends EventTarget {
   private accept(out: TokenOut, broadcast: boolean): void {
     this.setToken(out.access_token, this.deps.now() + out.expires_in * 1000, out.user, out.session_id);
     this.deps.storage?.setItem(HINT, '1');
+    this.deps.storage?.setItem(OFFLINE_USER, JSON.stringify(out.user));
     if (broadcast) {
       this.deps.channel?.postMessage({
         type: 'token',
@@ -265,6 +306,7 @@ export class Auth extends EventTarget {
 
   private clear(broadcast: boolean): void {
     const had = this.user !== null || this.token !== null;
+    const gone = this.user?.id ?? null;
     this.token = null;
     this.user = null;
     this.sessionId = null;
@@ -272,6 +314,9 @@ export class Auth extends EventTarget {
     this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.deps.storage?.removeItem(HINT);
+    this.deps.storage?.removeItem(OFFLINE_USER);
+    // The signed-out user's cached API reads go with the session (their outbox stays, per user).
+    if (gone) void globalThis.caches?.delete(apiCacheName(gone)).catch(() => undefined);
     if (broadcast) this.deps.channel?.postMessage({ type: 'logout' } satisfies Message);
     if (had) this.changed();
   }

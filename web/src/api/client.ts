@@ -5,6 +5,7 @@ import createClient from 'openapi-fetch';
 import type { components, paths } from './schema';
 import { Auth, browserDeps } from './auth';
 import { ProblemError, toProblem } from './problem';
+import { net } from '../offline/net';
 
 export type Schemas = components['schemas'];
 export { ProblemError } from './problem';
@@ -13,8 +14,14 @@ export const auth = new Auth(browserDeps());
 
 export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin ?? '',
-  fetch: (req: Request) => auth.fetch(req),
+  fetch: async (req: Request) => {
+    const res = await auth.fetch(req);
+    net.saw(res); // from the server, or the service worker's copy (offline indicator, "last synced")
+    return res;
+  },
 });
+
+if (typeof window !== 'undefined') window.addEventListener('online', () => void auth.reconnect());
 
 /** Unwraps an openapi-fetch result: the data, or a thrown ProblemError (network failures included). */
 export async function read<T>(

@@ -1,8 +1,10 @@
-// The one door every write of the app goes through. Part 2 backs it with the IndexedDB outbox: that is
-// why a write is a plain, serialisable description (method, url, body, Idempotency-Key, If-Match), and
-// why the key is made here, before the first attempt, and reused by every retry of the same intent.
+// The one door every write of the app goes through, backed by the IndexedDB outbox (src/offline): a
+// write is a plain, serialisable description (method, url, body, Idempotency-Key, If-Match), the key is
+// made here, before the first attempt, and reused by every retry of the same intent. A queueable write
+// (docs/offline.md) made offline, or that fails with a network error, comes back `pending`.
 import { auth } from './client';
 import { ProblemError, toProblem } from './problem';
+import { queue } from '../offline';
 
 export type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -14,6 +16,8 @@ export interface Write {
   ifMatch?: string | null;
   /** Generated once per user intent. Only sent on the routes that honour it (api.md §4). */
   idempotencyKey?: string;
+  /** The version the user edited (edits and deletes), shown by the conflict dialog after a 412. */
+  snapshot?: unknown;
 }
 
 export interface WriteResult<T> {
@@ -21,6 +25,10 @@ export interface WriteResult<T> {
   etag: string | null;
   status: number;
   replayed: boolean;
+  /** Queued in the outbox: shown at once, marked pending, sent when the server can be reached. */
+  pending?: boolean;
+  /** A delete that cancelled an unsent create locally: nothing was or will be sent. */
+  cancelled?: boolean;
 }
 
 const IDEMPOTENT = /^\/api\/v1\/(projects|support|community|status\/events)(\/|$)/;
@@ -47,10 +55,15 @@ export function toRequest(w: Write): Request {
 /** Sends a write now. Throws ProblemError (status 0 = never reached the server). */
 export async function send<T = unknown>(w: Write): Promise<WriteResult<T>> {
   const write = { ...w, idempotencyKey: w.idempotencyKey ?? newKey() };
+  const queued = await queue<T>(write, false);
+  if (queued) return queued;
   let res: Response;
   try {
     res = await auth.fetch(toRequest(write));
   } catch {
+    // The server may have committed it: the outbox replays the same body with the same key.
+    const later = await queue<T>(write, true);
+    if (later) return later;
     throw ProblemError.network();
   }
   if (!res.ok) throw await toProblem(res);
@@ -64,7 +77,7 @@ export async function send<T = unknown>(w: Write): Promise<WriteResult<T>> {
 }
 
 export const post = <T>(url: string, body?: unknown) => send<T>({ method: 'POST', url, body });
-export const patch = <T>(url: string, body: unknown, ifMatch?: string | null) =>
-  send<T>({ method: 'PATCH', url, body, ifMatch });
-export const del = (url: string, ifMatch?: string | null, body?: unknown) =>
-  send<null>({ method: 'DELETE', url, ifMatch, body });
+export const patch = <T>(url: string, body: unknown, ifMatch?: string | null, snapshot?: unknown) =>
+  send<T>({ method: 'PATCH', url, body, ifMatch, snapshot });
+export const del = (url: string, ifMatch?: string | null, body?: unknown, snapshot?: unknown) =>
+  send<null>({ method: 'DELETE', url, ifMatch, body, snapshot });

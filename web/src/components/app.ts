@@ -8,6 +8,7 @@ import { Router, type Route } from '../router';
 import { routes, notFound } from '../routes';
 import { applyTheme, setTheme, watchSystemTheme } from '../theme';
 import './toast';
+import './sync-ui';
 import { toast } from './toast';
 
 interface PageElement extends HTMLElement {
@@ -177,6 +178,7 @@ export class NfApp extends NfElement {
           </div>
         </div>
       </header>
+      <nf-offline-banner></nf-offline-banner>
       <main id="main" tabindex="-1">${this.page ?? html`<div class="page" aria-busy="true"><div class="skeleton tall"></div></div>`}</main>
       <footer>
         <div class="bar">

@@ -4,10 +4,12 @@ import { msg } from '@lit/localize';
 import { NfElement } from './base';
 
 type Kind = 'success' | 'error' | 'info';
-interface Toast { id: number; text: string; kind: Kind }
+export interface ToastAction { label: string; run: () => void }
+interface Toast { id: number; text: string; kind: Kind; action?: ToastAction }
 
-export function toast(text: string, kind: Kind = 'success'): void {
-  window.dispatchEvent(new CustomEvent('nf-toast', { detail: { text, kind } }));
+/** Shows a toast; one with an action stays until it is used or dismissed. */
+export function toast(text: string, kind: Kind = 'success', action?: ToastAction): void {
+  window.dispatchEvent(new CustomEvent('nf-toast', { detail: { text, kind, action } }));
 }
 
 let seq = 0;
@@ -45,10 +47,10 @@ export class NfToasts extends NfElement {
   }
 
   private onToast = (ev: Event) => {
-    const { text, kind } = (ev as CustomEvent<{ text: string; kind: Kind }>).detail;
-    const item = { id: ++seq, text, kind };
+    const { text, kind, action } = (ev as CustomEvent<{ text: string; kind: Kind; action?: ToastAction }>).detail;
+    const item = { id: ++seq, text, kind, action };
     this.items = [...this.items, item];
-    setTimeout(() => this.dismiss(item.id), kind === 'error' ? 10000 : 5000);
+    if (!action) setTimeout(() => this.dismiss(item.id), kind === 'error' ? 10000 : 5000);
   };
 
   private dismiss(id: number) {
@@ -67,6 +69,7 @@ export class NfToasts extends NfElement {
   private one(t: Toast) {
     return html`<div class="toast ${t.kind}">
       <p>${t.text}</p>
+      ${t.action ? html`<button @click=${() => (this.dismiss(t.id), t.action!.run())}>${t.action.label}</button>` : ''}
       <button class="secondary" aria-label=${msg('Dismiss notification')} @click=${() => this.dismiss(t.id)}>×</button>
     </div>`;
   }

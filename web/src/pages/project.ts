@@ -10,8 +10,11 @@ import { toast } from '../components/toast';
 import { confirmDialog } from '../components/dialog';
 import { fmtDate } from '../i18n';
 import type { FieldErrors } from '../api/problem';
+import { outbox, sync } from '../offline';
+import { overlayOne, type OutboxEvent } from '../offline/outbox';
+import { isTmp } from '../offline/resources';
 
-type Project = Schemas['ProjectOut'];
+type Project = Schemas['ProjectOut'] & { _pending?: boolean; _conflict?: boolean };
 
 export class NfProject extends NfElement {
   static properties = { project: { state: true }, error: { state: true }, editing: { state: true }, errors: { state: true }, busy: { state: true } };
@@ -22,6 +25,8 @@ export class NfProject extends NfElement {
   declare busy: boolean;
   declare params: { id: string };
   private etag: string | null = null;
+  /** The server's version (null for a create still in the outbox); `project` is it with the queue applied. */
+  private server: Project | null = null;
 
   constructor() {
     super();
@@ -35,17 +40,61 @@ export class NfProject extends NfElement {
   connectedCallback(): void {
     super.connectedCallback();
     void this.load();
+    sync.addEventListener('change', this.onSync);
+  }
+
+  disconnectedCallback(): void {
+    sync.removeEventListener('change', this.onSync);
+    super.disconnectedCallback();
+  }
+
+  private get itemUrl(): string {
+    return `/api/v1/projects/${this.params.id}`;
+  }
+
+  private onSync = (ev: Event) => {
+    const e = (ev as CustomEvent<OutboxEvent>).detail;
+    if (e?.type === 'done' && e.entry.item === this.itemUrl) {
+      // The create reached the server: this page now lives at the real id.
+      if (e.entry.kind === 'create' && typeof e.data?.id === 'string') this.go(`/projects/${e.data.id}`, true);
+      else if (e.entry.kind !== 'delete' && !this.editing) void this.load();
+      return;
+    }
+    this.applyQueue();
+  };
+
+  private applyQueue(): boolean {
+    const shown = overlayOne(this.server, outbox()?.entries ?? [], this.itemUrl);
+    if (shown) {
+      this.project = shown as Project;
+      this.error = '';
+    }
+    return shown !== null;
   }
 
   private async load() {
+    if (isTmp(this.params.id)) {
+      if (!this.applyQueue()) this.error = msg('This project does not exist or was deleted.');
+      return;
+    }
     try {
       const r = await read(api.GET('/api/v1/projects/{id}', { params: { path: { id: this.params.id } } }));
-      this.project = r.data;
+      this.server = r.data;
       this.etag = r.etag;
+      if (!this.applyQueue()) this.error = msg('This project does not exist or was deleted.');
     } catch (e) {
       const p = e as ProblemError;
+      if (this.applyQueue()) return;
       this.error = p.status === 404 ? msg('This project does not exist or was deleted.') : p.detail;
     }
+  }
+
+  /** The version the user is looking at, without the pending marks (the outbox's snapshot). */
+  private snapshot(): Record<string, unknown> {
+    const { _pending, _conflict, ...rest } = this.project ?? ({} as Project);
+    void _pending;
+    void _conflict;
+    return rest;
   }
 
   private async save(e: SubmitEvent) {
@@ -57,12 +106,18 @@ export class NfProject extends NfElement {
     }
     this.busy = true;
     try {
-      const r = await patch<Project>(`/api/v1/projects/${this.project!.id}`, { name: v.name, description: v.description || null }, this.etag);
-      this.project = r.data;
-      this.etag = r.etag;
+      const r = await patch<Project>(this.itemUrl, { name: v.name, description: v.description || null }, this.etag, this.snapshot());
       this.editing = false;
       this.errors = {};
-      toast(msg('Changes saved.'));
+      if (r.pending) {
+        this.applyQueue();
+        toast(msg('Changes saved on this device. They will sync when the server can be reached.'), 'info');
+      } else {
+        this.server = r.data;
+        this.project = r.data;
+        this.etag = r.etag;
+        toast(msg('Changes saved.'));
+      }
     } catch (err) {
       const p = err instanceof ProblemError ? err : ProblemError.network();
       if (p.status === 412) {
@@ -88,8 +143,9 @@ export class NfProject extends NfElement {
     });
     if (!ok) return;
     try {
-      await del(`/api/v1/projects/${p.id}`, this.etag);
-      toast(msg(str`Project "${p.name}" deleted.`));
+      const r = await del(this.itemUrl, this.etag, undefined, this.snapshot());
+      if (r.pending && !r.cancelled) toast(msg(str`Deleting "${p.name}" is saved on this device. It will sync when the server can be reached.`), 'info');
+      else toast(msg(str`Project "${p.name}" deleted.`));
       this.go('/projects');
     } catch (err) {
       const e = err instanceof ProblemError ? err : ProblemError.network();
@@ -117,6 +173,7 @@ export class NfProject extends NfElement {
                 </div>
               </form>`
           : html`<h1>${p.name}</h1>
+              ${p._pending ? html`<p><span class="badge s-pending">${p._conflict ? msg('Conflict') : msg('Pending sync')}</span></p>` : ''}
               ${p.description ? html`<pre class="text">${p.description}</pre>` : html`<p class="muted">${msg('No description.')}</p>`}
               <p class="small muted">${msg(str`Created ${fmtDate(p.created_at)} · updated ${fmtDate(p.updated_at)}`)}</p>
               <div class="row">

@@ -6,11 +6,14 @@ import { field } from '../components/field';
 import { CursorList } from '../components/cursor-list';
 import { api, read, ProblemError, type Schemas } from '../api/client';
 import { post } from '../api/writes';
+import { outbox, sync } from '../offline';
+import { overlay, type OutboxEvent } from '../offline/outbox';
 import { toast } from '../components/toast';
 import { fmtDate } from '../i18n';
 import type { FieldErrors } from '../api/problem';
 
 type Project = Schemas['ProjectOut'];
+const COLLECTION = '/api/v1/projects';
 export const SORTS = ['-created_at', 'created_at', '-updated_at', 'updated_at', 'name', '-name'] as const;
 type Sort = (typeof SORTS)[number];
 
@@ -46,7 +49,20 @@ export class NfProjects extends NfElement {
   connectedCallback(): void {
     super.connectedCallback();
     void this.list.load(true);
+    sync.addEventListener('change', this.onSync);
   }
+
+  disconnectedCallback(): void {
+    sync.removeEventListener('change', this.onSync);
+    super.disconnectedCallback();
+  }
+
+  /** The outbox changed: redraw the pending marks; a replayed write → the server's list again. */
+  private onSync = (ev: Event) => {
+    const e = (ev as CustomEvent<OutboxEvent>).detail;
+    if (e?.type === 'done' && e.entry.collection === COLLECTION) void this.list.load(true);
+    else this.requestUpdate();
+  };
 
   private sortLabel(s: Sort): string {
     return {
@@ -84,8 +100,13 @@ export class NfProjects extends NfElement {
       const r = await post<Project>('/api/v1/projects', { name: v.name, description: v.description || null });
       form.reset();
       this.creating = false;
-      this.list.update((items) => [r.data, ...items]);
-      toast(msg(str`Project "${r.data.name}" created.`));
+      if (r.pending) {
+        this.requestUpdate(); // shown from the outbox, marked pending
+        toast(msg(str`Project "${r.data.name}" saved on this device. It will sync when the server can be reached.`), 'info');
+      } else {
+        this.list.update((items) => [r.data, ...items]);
+        toast(msg(str`Project "${r.data.name}" created.`));
+      }
     } catch (err) {
       const p = err instanceof ProblemError ? err : ProblemError.network();
       this.errors = p.fields;
@@ -93,6 +114,12 @@ export class NfProjects extends NfElement {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The server's items with the outbox applied (pending creates first, edits merged, deletes gone). */
+  private shown() {
+    const entries = outbox()?.entries ?? [];
+    return overlay(this.list.items, this.q ? [] : entries, COLLECTION) as (Project & { _pending?: boolean; _conflict?: boolean })[];
   }
 
   render() {
@@ -127,14 +154,15 @@ export class NfProjects extends NfElement {
         </div>
       </div>
       <section class="card" aria-label=${msg('Your projects')} aria-busy=${l.loading ? 'true' : 'false'}>
-        ${l.loaded && !l.items.length
+        ${l.loaded && !this.shown().length
           ? html`<div class="empty">
               <p>${this.q ? msg('No project matches this search.') : msg('No projects yet. Create your first one.')}</p>
             </div>`
           : html`<ul class="list">
-              ${l.items.map(
+              ${this.shown().map(
                 (p) => html`<li class="item">
                   <a href="/projects/${p.id}">${p.name}</a>
+                  ${p._pending ? html` <span class="badge s-pending">${p._conflict ? msg('Conflict') : msg('Pending sync')}</span>` : ''}
                   ${p.description ? html`<p class="muted">${p.description.slice(0, 160)}</p>` : ''}
                   <p class="small muted">${msg(str`Updated ${fmtDate(p.updated_at)}`)}</p>
                 </li>`,

@@ -12,6 +12,7 @@ import { setTheme, themeChoice, type ThemeChoice } from '../theme';
 import type { FieldErrors } from '../api/problem';
 import './settings-2fa';
 import './settings-sessions';
+import '../components/sync-centre';
 
 export class NfSettings extends NfElement {
   static properties = { profileErrors: { state: true }, passwordErrors: { state: true }, deleteError: { state: true }, emailChanging: { state: true } };
@@ -149,6 +150,7 @@ export class NfSettings extends NfElement {
             <li><a href="#password" @click=${this.jump}>${msg('Password')}</a></li>
             <li><a href="#twofa" @click=${this.jump}>${msg('Two-factor authentication')}</a></li>
             <li><a href="#sessions" @click=${this.jump}>${msg('Sessions')}</a></li>
+            <li><a href="#sync" @click=${this.jump}>${msg('Sync centre')}</a></li>
             <li><a href="#prefs" @click=${this.jump}>${msg('Language and theme')}</a></li>
             <li><a href="#delete" @click=${this.jump}>${msg('Delete account')}</a></li>
           </ul>
@@ -189,6 +191,11 @@ export class NfSettings extends NfElement {
             <h2 id="h-sessions">${msg('Sessions')}</h2>
             <p class="muted">${msg('The devices signed in to your account.')}</p>
             <nf-sessions></nf-sessions>
+          </section>
+          <section class="card" id="sync" aria-labelledby="h-sync">
+            <h2 id="h-sync">${msg('Sync centre')}</h2>
+            <p class="muted">${msg('Changes made on this device that have not reached the server, conflicts to resolve, and changes the server refused. Nothing is removed until you dismiss it.')}</p>
+            <nf-sync-centre></nf-sync-centre>
           </section>
           <section class="card" id="prefs" aria-labelledby="h-prefs">
             <h2 id="h-prefs">${msg('Language and theme')}</h2>

@@ -11,6 +11,7 @@ import { toast } from '../components/toast';
 import { fmtDate } from '../i18n';
 import type { FieldErrors } from '../api/problem';
 import { ticketStatusLabel } from './ticket';
+import { net } from '../offline/net';
 
 type Ticket = Schemas['TicketOut'];
 
@@ -33,7 +34,15 @@ export class NfSupport extends NfElement {
   connectedCallback(): void {
     super.connectedCallback();
     if (auth.signedIn) void this.list.load(true);
+    net.addEventListener('change', this.redraw);
   }
+
+  disconnectedCallback(): void {
+    net.removeEventListener('change', this.redraw);
+    super.disconnectedCallback();
+  }
+
+  private redraw = () => this.requestUpdate();
 
   private async submit(e: SubmitEvent) {
     e.preventDefault();
@@ -72,7 +81,9 @@ export class NfSupport extends NfElement {
       <section class="card" aria-labelledby="contact">
         <h2 id="contact">${msg('Contact us')}</h2>
         ${this.sent ? html`<p class="note" role="status">${msg(str`Ticket "${this.sent.subject}" received.`)}</p>` : ''}
-        ${signedIn ? '' : html`<p class="hint">${msg('Sending this form needs a connection.')}</p>`}
+        ${net.online
+          ? signedIn ? '' : html`<p class="hint">${msg('Sending this form needs a connection.')}</p>`
+          : html`<p class="note" role="status">${msg('You are offline. Sending this form needs a connection: it is not kept for later, so send it once you are back online.')}</p>`}
         <form novalidate @submit=${this.submit}>
           ${signedIn ? '' : field({ id: 'email', label: msg('Your email'), type: 'email', autocomplete: 'email', required: true, error: this.errors.email })}
           ${field({ id: 'subject', label: msg('Subject'), required: true, maxlength: 200, error: this.errors.subject })}

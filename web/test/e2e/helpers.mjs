@@ -18,14 +18,14 @@ export function launch() {
 }
 
 /** A browser profile on disk (installability is never reported for incognito contexts). */
-export function launchPersistent(dir) {
-  return chromium.launchPersistentContext(dir, options);
+export function launchPersistent(dir, extra = {}) {
+  return chromium.launchPersistentContext(dir, { ...options, ...extra });
 }
 
 /** A context whose pages report every securitypolicyviolation (enforced and report-only) into `violations`
  *  and every uncaught page error into `errors`. */
-export async function context(browser, { theme, width = 1280, height = 800, violations, errors } = {}) {
-  const ctx = await browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce', locale: 'en-US' });
+export async function context(browser, { theme, width = 1280, height = 800, violations, errors, serviceWorkers = 'allow' } = {}) {
+  const ctx = await browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce', locale: 'en-US', serviceWorkers });
   // Uncaught exceptions and unhandled rejections of the app, for the suites to assert there are none.
   ctx.on('page', (p) => p.on('pageerror', (e) => errors?.push(`${p.url()}: ${e.message}`)));
   await ctx.exposeBinding('__nfCsp', (_src, v) => violations?.push(v));

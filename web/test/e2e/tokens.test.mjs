@@ -52,6 +52,10 @@ describe('tokens', () => {
     let refreshes = 0;
     page.on('request', (r) => r.url().endsWith('/api/v1/auth/refresh') && refreshes++);
     let rejected = 0;
+    // The service worker answers API reads (docs/offline.md); page.route only sees the page's own requests.
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setBypassServiceWorker', { bypass: true });
     await page.route('**/api/v1/users/me', (route) => {
       // The first five answers are what an expired access token gets.
       if (rejected < 5) {
@@ -65,6 +69,8 @@ describe('tokens', () => {
       Promise.all([1, 2, 3, 4, 5].map(() => document.querySelector('nf-app').auth.fetch(new Request('/api/v1/users/me')).then((r) => r.status))),
     );
     await page.unroute('**/api/v1/users/me');
+    await cdp.send('Network.setBypassServiceWorker', { bypass: false });
+    await cdp.detach();
     assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
     assert.equal(rejected, 5);
     assert.equal(refreshes, 1);
