@@ -197,6 +197,12 @@ def main():
     return 0 if ok else 1
 
 
+def commit():
+    import subprocess
+    out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
 def write_docs(args, minutes, verdict):
     path = ROOT / "docs/reliability.md"
     text = path.read_text()
@@ -205,7 +211,7 @@ def write_docs(args, minutes, verdict):
         for m in minutes)
     section = (
         "## Soak (last run)\n"
-        f"`make soak` ({args.minutes:g} min, {args.threads} client threads, {Path(args.binary).parent.name} binary, SQLite, "
+        f"`make soak` ({args.minutes:g} min, {args.threads} client threads, release binary at `{commit()}`, SQLite, "
         f"{time.strftime('%Y-%m-%d', time.gmtime())}): {verdict['requests']} requests, "
         f"{verdict['errors']} errors; resident memory (the minimum of 1 s samples per interval) "
         f"{verdict['rss_after_warmup_mb']} MiB after {verdict['warmup_minutes']} min of warm-up → "
@@ -215,7 +221,7 @@ def write_docs(args, minutes, verdict):
         "| minute | requests | req/s | p99 ms | RSS min MiB | RSS max MiB | errors |\n|---|---|---|---|---|---|---|\n"
         f"{table}\n")
     pattern = re.compile(r"## Soak \(last run\)\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
 
 

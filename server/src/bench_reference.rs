@@ -22,8 +22,7 @@ use crate::{
     projects::store::ProjectRow,
 };
 
-const SELECT_ONE: &str =
-    "SELECT id, owner_id, name, description, created_at, updated_at FROM projects WHERE id = $1";
+const SELECT_ONE: &str = "SELECT id, owner_id, name, description, created_at, updated_at FROM projects WHERE id = $1";
 
 /// The reference router over `db`.
 pub fn router(db: Db) -> Router {

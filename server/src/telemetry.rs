@@ -8,10 +8,7 @@ use std::fmt;
 use tracing::{Event, Subscriber, field::Field};
 use tracing_subscriber::{
     EnvFilter, Layer, Registry,
-    fmt::{
-        FmtContext, FormatEvent, FormatFields, FormattedFields,
-        format::Writer,
-    },
+    fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, format::Writer},
     prelude::*,
     registry::LookupSpan,
 };
@@ -102,7 +99,11 @@ where
             if first.is_some() {
                 continue; // written where it first appeared, with its last value
             }
-            let last = pairs[i..].iter().rev().find(|(k, _)| k == key).map_or(value, |(_, v)| v);
+            let last = pairs[i..]
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map_or(value, |(_, v)| v);
             if line.len() > 1 {
                 line.push(',');
             }
@@ -126,7 +127,11 @@ fn json_string(s: &str) -> String {
 pub struct FieldPairs;
 
 impl<'writer> FormatFields<'writer> for FieldPairs {
-    fn format_fields<R: tracing_subscriber::field::RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
         let mut visitor = PairVisitor(Vec::new());
         fields.record(&mut visitor);
         for (k, v) in visitor.0 {
@@ -135,7 +140,11 @@ impl<'writer> FormatFields<'writer> for FieldPairs {
         Ok(())
     }
 
-    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &tracing::span::Record<'_>) -> fmt::Result {
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &tracing::span::Record<'_>,
+    ) -> fmt::Result {
         let mut visitor = PairVisitor(Vec::new());
         fields.record(&mut visitor);
         for (k, v) in visitor.0 {
@@ -163,7 +172,11 @@ impl tracing::field::Visit for PairVisitor {
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
         // JSON has no NaN or infinity.
-        let v = if value.is_finite() { serde_json::Number::from_f64(value).map(|n| n.to_string()) } else { None };
+        let v = if value.is_finite() {
+            serde_json::Number::from_f64(value).map(|n| n.to_string())
+        } else {
+            None
+        };
         self.0.push((field.name(), v.unwrap_or_else(|| "null".into())));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {

@@ -16,8 +16,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        Mutex,
-        LazyLock,
+        LazyLock, Mutex,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -64,7 +63,6 @@ pub fn global() -> &'static SessionCache {
 }
 
 impl SessionCache {
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -248,7 +246,10 @@ mod tests {
         c.put(c.generation(), s, user(u), now + chrono::Duration::minutes(5));
         assert!(c.get(s, u, now).is_some());
         assert!(c.get(s, Uuid::new_v4(), now).is_none(), "another user's claims");
-        assert!(c.get(s, u, now + chrono::Duration::minutes(6)).is_none(), "session expired");
+        assert!(
+            c.get(s, u, now + chrono::Duration::minutes(6)).is_none(),
+            "session expired"
+        );
         assert!(c.get(Uuid::new_v4(), u, now).is_none());
     }
 

@@ -176,7 +176,12 @@ static AUTHENTICATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     )
 });
 
-pub async fn authenticate(db: &Db, session_id: Uuid, user_id: Uuid, now: Ts) -> Result<Option<LiveSession>, sqlx::Error> {
+pub async fn authenticate(
+    db: &Db,
+    session_id: Uuid,
+    user_id: Uuid,
+    now: Ts,
+) -> Result<Option<LiveSession>, sqlx::Error> {
     let q: &'static str = AUTHENTICATE_SQL.as_str();
     with_db!(db, |c| sqlx::query_as(q)
         .bind(session_id)

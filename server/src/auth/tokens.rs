@@ -135,7 +135,10 @@ mod tests {
         let mut tampered = t.clone();
         tampered.pop();
         tampered.push(if t.ends_with('A') { 'B' } else { 'A' });
-        assert!(k.verify(&tampered).is_none(), "another string is verified, not looked up");
+        assert!(
+            k.verify(&tampered).is_none(),
+            "another string is verified, not looked up"
+        );
         std::thread::sleep(Duration::from_millis(2100));
         assert!(k.verify(&t).is_none(), "expired while remembered");
     }

@@ -63,7 +63,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser
         .await?
         .ok_or_else(invalid_token)?;
     if cacheable {
-        cache.put(generation, claims.session_id, live.user.clone(), live.session_expires_at);
+        cache.put(
+            generation,
+            claims.session_id,
+            live.user.clone(),
+            live.session_expires_at,
+        );
     }
     Ok(Some(AuthUser {
         user: live.user,

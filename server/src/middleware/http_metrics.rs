@@ -97,7 +97,11 @@ pub async fn http_metrics(req: Request, next: Next) -> Response {
     let method = method_label(req.method());
     let started = Instant::now();
     let res = next.run(req).await;
-    let h = handles(method, route.as_ref().map_or(UNMATCHED, MatchedPath::as_str), res.status());
+    let h = handles(
+        method,
+        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+        res.status(),
+    );
     h.requests.increment(1);
     h.duration.record(started.elapsed().as_secs_f64());
     if let Some(errors) = h.errors {

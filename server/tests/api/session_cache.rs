@@ -80,7 +80,11 @@ async fn changes_through_the_api_apply_to_the_next_request_of_a_cached_session()
 
     // Promotion is seen at once: an admin-only route opens on the next request.
     assert_eq!(
-        app.authed(Method::GET, "/api/v1/admin/users", &other).send().await.unwrap().status(),
+        app.authed(Method::GET, "/api/v1/admin/users", &other)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         403
     );
     let res = app
@@ -91,7 +95,11 @@ async fn changes_through_the_api_apply_to_the_next_request_of_a_cached_session()
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
-        app.authed(Method::GET, "/api/v1/admin/users", &other).send().await.unwrap().status(),
+        app.authed(Method::GET, "/api/v1/admin/users", &other)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 }
@@ -101,11 +109,20 @@ async fn a_change_made_outside_the_app_reaches_a_cached_session() {
     let app = TestApp::spawn().await;
     let user = app.register_user().await;
     assert_eq!(status_of_me(&app, &user).await, 200);
-    behind_the_apps_back(&app, "UPDATE sessions SET revoked_at = expires_at WHERE user_id = $1", &user).await;
+    behind_the_apps_back(
+        &app,
+        "UPDATE sessions SET revoked_at = expires_at WHERE user_id = $1",
+        &user,
+    )
+    .await;
     let started = Instant::now();
     let bound = neoforge::auth::session_cache::MAX_AGE + Duration::from_secs(2);
     while status_of_me(&app, &user).await != 401 {
-        assert!(started.elapsed() < bound, "still accepted {:?} after the revocation", started.elapsed());
+        assert!(
+            started.elapsed() < bound,
+            "still accepted {:?} after the revocation",
+            started.elapsed()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     if app.db.is_postgres() {
