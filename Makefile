@@ -5,7 +5,7 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi fuzz smoke bench dev clean
+.PHONY: run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi fuzz smoke bench dev hooks clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
 ## `make run DEMO=1` first writes demo data (once; the demo sign-in is printed).
@@ -95,6 +95,8 @@ soak: release
 check:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@echo "==> secret scan: its self-test, and no credential-like string in the application code"
+	scripts/secret-scan-test.sh
 	@echo "==> OpenAPI document is current (docs/openapi.json)"
 	$(CARGO) run -q -p neoforge -- openapi > $(TARGET_DIR)/openapi.current.json
 	diff -u docs/openapi.json $(TARGET_DIR)/openapi.current.json || { echo "docs/openapi.json is stale: run make openapi"; exit 1; }
@@ -133,6 +135,12 @@ openapi:
 smoke:
 	$(CARGO) build -p neoforge
 	scripts/smoke.sh $(TARGET_DIR)/debug/$(BIN)
+
+## Git hooks from .githooks/: pre-commit checks formatting; pre-push scans the pushed commits for
+## credentials (scripts/secret-scan.sh), runs clippy and the Rust suite.
+hooks:
+	git config core.hooksPath .githooks
+	@echo "hooks enabled (.githooks); 'git config --unset core.hooksPath' turns them off"
 
 ## Benchmarks on the release binary, SQLite and PostgreSQL, against pgbench on the same server
 ## (results in bench/results/ and docs/performance.md). BENCH_ARGS="--duration 5" shortens a run;

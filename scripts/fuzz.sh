@@ -24,7 +24,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base="http://127.0.0.1:$port"
 admin_email=fuzz-admin@example.com
 user_email=fuzz-user@example.com
-password='Fuzz-password-2026!'
+password='Fuzz-password-2026!' # secret-scan: allow (a throwaway test account)
 # Rate limiting off (thousands of requests from one address); threat detection off because generated
 # query strings can look like SQL injection or XSS and three blocks ban 127.0.0.1 for an hour.
 env DATABASE_URL="sqlite://$dir/fuzz.db" DATA_DIR="$dir" PORT="$port" ENVIRONMENT=development \

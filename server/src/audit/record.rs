@@ -135,7 +135,7 @@ mod tests {
         );
         assert_eq!(
             v,
-            json!({"fields": ["email"], "new_password": "[redacted]", "nested": {"refresh_token": "[redacted]", "ok": 1},
+            json!({"fields": ["email"], "new_password": "[redacted]", "nested": {"refresh_token": "[redacted]", "ok": 1}, // secret-scan: allow
             "list": [{"totp_code": "[redacted]"}], "email": "[redacted]"})
         );
     }
