@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::error::Code;
 use crate::{error::ApiError, state::AppState};
 
 /// Every family this server exports: (name, type, help). Each one is present (HELP/TYPE) from start-up,
@@ -275,12 +276,12 @@ pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap)
             .map(|(_, token)| token.trim());
         match given {
             None => {
-                return ApiError::unauthorized("not_authenticated", "This endpoint needs the metrics bearer token.")
+                return ApiError::unauthorized(Code::NotAuthenticated, "This endpoint needs the metrics bearer token.")
                     .into_response();
             }
             // Digests compared, so the comparison time says nothing about the token.
             Some(token) if Sha256::digest(token) != Sha256::digest(expected.expose_secret()) => {
-                return ApiError::unauthorized("invalid_token", "The metrics token is wrong.").into_response();
+                return ApiError::unauthorized(Code::InvalidToken, "The metrics token is wrong.").into_response();
             }
             Some(_) => {}
         }

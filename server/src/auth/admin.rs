@@ -12,6 +12,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{model::*, service, store};
+use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     db::{now, query::Filter},
@@ -86,7 +87,7 @@ pub async fn update_user(
 ) -> ApiResult<Json<UserOut>> {
     if id == admin.user.id && (body.is_active == Some(false) || body.is_admin == Some(false)) {
         return Err(ApiError::conflict(
-            "cannot_modify_self",
+            Code::CannotModifySelf,
             "You cannot deactivate or demote yourself.",
         ));
     }

@@ -15,6 +15,7 @@ use super::{
     service::{self, Origin},
     store,
 };
+use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     crypto::sha256_hex,
@@ -33,25 +34,25 @@ use crate::{
 
 fn invalid_refresh() -> ApiError {
     ApiError::unauthorized(
-        "invalid_refresh_token",
+        Code::InvalidRefreshToken,
         "The refresh token is invalid, expired or revoked.",
     )
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::bad_request("invalid_token", "The link is invalid or has expired.")
+    ApiError::bad_request(Code::InvalidToken, "The link is invalid or has expired.")
 }
 
 fn invalid_totp_login() -> ApiError {
-    ApiError::unauthorized("invalid_totp", "The two-factor code is incorrect.")
+    ApiError::unauthorized(Code::InvalidTotp, "The two-factor code is incorrect.")
 }
 
 fn invalid_totp() -> ApiError {
-    ApiError::bad_request("invalid_totp", "The two-factor code is incorrect.")
+    ApiError::bad_request(Code::InvalidTotp, "The two-factor code is incorrect.")
 }
 
 fn session_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "session_not_found", "No such session.")
+    ApiError::new(StatusCode::NOT_FOUND, Code::SessionNotFound, "No such session.")
 }
 
 /// Create an account and sign in.
@@ -70,7 +71,7 @@ pub async fn register(
     if !state.settings.registration_open {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "registration_closed",
+            Code::RegistrationClosed,
             "Registration is closed.",
         ));
     }
@@ -176,7 +177,7 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
         let Some(code) = c.totp_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
             tx.rollback().await?;
             return Err(
-                ApiError::unauthorized("totp_required", "Enter the code from your authenticator app.").with_header(
+                ApiError::unauthorized(Code::TotpRequired, "Enter the code from your authenticator app.").with_header(
                     "x-2fa-required".parse().expect("valid name"),
                     HeaderValue::from_static("true"),
                 ),
@@ -243,7 +244,7 @@ pub async fn token(
         && grant != "password"
     {
         return Err(ApiError::bad_request(
-            "unsupported_grant_type",
+            Code::UnsupportedGrantType,
             "Only grant_type=password is supported.",
         ));
     }
@@ -381,7 +382,7 @@ pub async fn refresh(
             tx.commit().await?;
             tracing::warn!(user_id = %user_id, revoked, "refresh token reuse detected; sessions revoked");
             let mut res = ApiError::unauthorized(
-                "refresh_token_reused",
+                Code::RefreshTokenReused,
                 "This refresh token was already used. Every session of the account was signed out.",
             )
             .into_response();
@@ -431,7 +432,7 @@ pub async fn logout(
                 None => {
                     tx.rollback().await?;
                     return Err(ApiError::bad_request(
-                        "invalid_refresh_token",
+                        Code::InvalidRefreshToken,
                         "The refresh token is not one of your live sessions.",
                     ));
                 }
@@ -739,7 +740,7 @@ pub async fn totp_setup(
     }
     if auth.user.totp_secret.is_some() {
         return Err(ApiError::conflict(
-            "totp_already_enabled",
+            Code::TotpAlreadyEnabled,
             "Two-factor authentication is already on.",
         ));
     }
@@ -767,13 +768,13 @@ pub async fn totp_enable(
 ) -> ApiResult<Json<RecoveryCodesOut>> {
     if auth.user.totp_secret.is_some() {
         return Err(ApiError::conflict(
-            "totp_already_enabled",
+            Code::TotpAlreadyEnabled,
             "Two-factor authentication is already on.",
         ));
     }
     let Some(sealed) = auth.user.totp_pending_secret.clone() else {
         return Err(ApiError::bad_request(
-            "invalid_totp",
+            Code::InvalidTotp,
             "Start with POST /auth/2fa/setup, then send a code.",
         ));
     };
@@ -812,7 +813,7 @@ pub async fn totp_disable(
 ) -> ApiResult<StatusCode> {
     if auth.user.totp_secret.is_none() {
         return Err(ApiError::conflict(
-            "totp_not_enabled",
+            Code::TotpNotEnabled,
             "Two-factor authentication is not on.",
         ));
     }

@@ -16,6 +16,7 @@ use super::{
     tokens::new_refresh_token,
     totp,
 };
+use crate::error::Code;
 use crate::{crypto::sha256_hex, db::Tx, email::templates, error::ApiError, state::AppState};
 
 pub const REFRESH_COOKIE: &str = "nf_refresh";
@@ -236,14 +237,14 @@ pub fn email_taken(e: sqlx::Error) -> ApiError {
         .as_database_error()
         .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::UniqueViolation);
     if unique {
-        ApiError::conflict("email_taken", "An account with this email address already exists.")
+        ApiError::conflict(Code::EmailTaken, "An account with this email address already exists.")
     } else {
         e.into()
     }
 }
 
 pub fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "The email or password is incorrect.")
+    ApiError::unauthorized(Code::InvalidCredentials, "The email or password is incorrect.")
 }
 
 /// Refuses (409 `last_admin`) a change that would leave no active administrator: `user_id` stops being one
@@ -253,7 +254,7 @@ pub async fn ensure_not_last_admin(tx: &mut Tx, user_id: Uuid) -> Result<(), Api
     let admins = store::lock_active_admins(tx).await?;
     if admins.contains(&user_id) && admins.iter().all(|id| *id == user_id) {
         return Err(ApiError::conflict(
-            "last_admin",
+            Code::LastAdmin,
             "This is the last active administrator: promote another account first.",
         ));
     }
@@ -262,7 +263,7 @@ pub async fn ensure_not_last_admin(tx: &mut Tx, user_id: Uuid) -> Result<(), Api
 
 /// 400 `invalid_credentials` for a wrong current password on a signed-in user's sensitive change.
 pub fn wrong_password() -> ApiError {
-    ApiError::bad_request("invalid_credentials", "The password is incorrect.")
+    ApiError::bad_request(Code::InvalidCredentials, "The password is incorrect.")
 }
 
 /// The key of an email's failure count: a hash, so no address is stored in clear.
@@ -290,7 +291,7 @@ pub fn account_locked_error(route: &'static str, retry_after: u64) -> ApiError {
     metrics::counter!("rate_limit_violations_total", "tier" => "account", "route" => route).increment(1);
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        Code::RateLimited,
         format!("Too many failed sign-ins for this account; retry in {retry_after} s."),
     )
     .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
@@ -310,7 +311,7 @@ pub fn check_same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Ap
     let refused = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "csrf_rejected",
+            Code::CsrfRejected,
             "Cookie sign-in is accepted only from this application's own origin.",
         )
     };

@@ -12,6 +12,7 @@ use super::{
     model::{CreatePost, PostListQuery, PostOut, UpdatePost},
     store::{self, PostRow},
 };
+use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     auth::model::text_field,
@@ -98,7 +99,7 @@ pub async fn create_post(
     if state.settings.community_require_verified && auth.user.email_verified_at.is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "email_not_verified",
+            Code::EmailNotVerified,
             "Verify your email address before posting.",
         ));
     }
@@ -117,7 +118,7 @@ pub async fn create_post(
         let row = store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await?;
         if crate::db::query::over_quota(tx, crate::db::query::Quota::Posts, auth.user.id, max).await? {
             return Err(ApiError::conflict(
-                "quota_exceeded",
+                Code::QuotaExceeded,
                 format!("You can have at most {max} posts."),
             ));
         }

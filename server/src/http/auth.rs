@@ -10,6 +10,7 @@ use axum::{
 };
 use uuid::Uuid;
 
+use crate::error::Code;
 use crate::{auth::store::UserRow, db::Backend, error::ApiError, http::context::RequestContext, state::AppState};
 
 /// A signed-in, active user with a live session.
@@ -34,7 +35,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
+    ApiError::unauthorized(Code::InvalidToken, "The access token is invalid, expired or revoked.")
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser>, ApiError> {
@@ -84,7 +85,10 @@ impl FromRequestParts<AppState> for AuthUser {
             return Ok(user.clone());
         }
         let user = authenticate(parts, state).await?.ok_or_else(|| {
-            ApiError::unauthorized("not_authenticated", "Sign in: this route needs a bearer access token.")
+            ApiError::unauthorized(
+                Code::NotAuthenticated,
+                "Sign in: this route needs a bearer access token.",
+            )
         })?;
         parts.extensions.insert(user.clone());
         Ok(user)

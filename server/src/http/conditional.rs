@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::error::Code;
 
 /// A strong ETag for `bytes`: a quoted, truncated SHA-256.
 pub fn etag_of(bytes: &[u8]) -> String {
@@ -52,7 +53,7 @@ pub fn check_if_match(headers: &HeaderMap, current: &str) -> Result<(), ApiError
     }
     Err(ApiError::new(
         StatusCode::PRECONDITION_FAILED,
-        "precondition_failed",
+        Code::PreconditionFailed,
         "The resource changed since you read it (If-Match does not match its current ETag).",
     )
     .with_header(

@@ -9,6 +9,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use crate::error::Code;
 use crate::error::{ApiError, FieldError};
 
 /// A JSON body (`application/json` or `application/*+json`).
@@ -45,11 +46,11 @@ async fn read_body(req: Request) -> Result<Bytes, ApiError> {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 "The request body is larger than the server accepts.",
             )
         } else {
-            ApiError::bad_request("bad_request", "The request body could not be read.")
+            ApiError::bad_request(Code::BadRequest, "The request body could not be read.")
         }
     })
 }
@@ -57,7 +58,7 @@ async fn read_body(req: Request) -> Result<Bytes, ApiError> {
 fn unsupported_media_type() -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
+        Code::UnsupportedMediaType,
         "This route accepts application/json.",
     )
 }
@@ -87,7 +88,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn malformed(e: &serde_json::Error) -> ApiError {
-    ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}."))
+    ApiError::bad_request(Code::MalformedJson, format!("The body is not valid JSON: {e}."))
 }
 
 /// Turns a serde error at `path` into a field error; a missing field is reported at its own name.
@@ -189,7 +190,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
         if !is_form {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 "This route accepts application/x-www-form-urlencoded.",
             ));
         }
@@ -226,7 +227,7 @@ mod tests {
     #[test]
     fn json_errors_are_classified() {
         let e = parse_json::<Body>(b"{not json").unwrap_err();
-        assert_eq!((e.status.as_u16(), e.code), (400, "malformed_json"));
+        assert_eq!((e.status.as_u16(), e.code.as_str()), (400, "malformed_json"));
         let e = parse_json::<Body>(b"{}").unwrap_err();
         assert_eq!(e.status.as_u16(), 422);
         assert_eq!(e.errors.as_ref().unwrap()[0].loc, vec!["body", "name"]);
@@ -234,7 +235,7 @@ mod tests {
         let e = parse_json::<Body>(br#"{"name": "x", "count": "three"}"#).unwrap_err();
         assert_eq!(e.errors.as_ref().unwrap()[0].loc, vec!["body", "count"]);
         let e = parse_json::<Body>(br#"{"name": "x"} trailing"#).unwrap_err();
-        assert_eq!(e.code, "malformed_json");
+        assert_eq!(e.code.as_str(), "malformed_json");
         assert!(parse_json::<Body>(br#"{"name": "x", "unknown": 1}"#).is_ok());
     }
 

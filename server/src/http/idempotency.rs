@@ -22,6 +22,7 @@ use axum::{
 use chrono::Duration;
 use serde::de::DeserializeOwned;
 
+use crate::error::Code;
 use crate::{
     db::{Tx, now},
     error::{ApiError, ApiResult},
@@ -60,7 +61,7 @@ pub fn parse_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match raw.to_str() {
         Ok(s) if valid(s) => Ok(Some(s.to_string())),
         _ => Err(ApiError::bad_request(
-            "invalid_idempotency_key",
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 255 printable ASCII characters.",
         )),
     }
@@ -86,7 +87,7 @@ async fn read(req: Request, json: bool) -> Result<(Option<Keyed>, Bytes), ApiErr
     if json && !is_json_content_type(req.headers()) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "This route accepts application/json.",
         ));
     }
@@ -111,11 +112,11 @@ async fn read(req: Request, json: bool) -> Result<(Option<Keyed>, Bytes), ApiErr
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 "The request body is larger than the server accepts.",
             )
         } else {
-            ApiError::bad_request("bad_request", "The request body could not be read.")
+            ApiError::bad_request(Code::BadRequest, "The request body could not be read.")
         }
     })?;
     let keyed = key.map(|key| Keyed {
@@ -215,13 +216,13 @@ async fn claim(state: &AppState, tx: &mut Tx, k: &Keyed) -> ApiResult<Claim> {
     if record.method != k.method || record.path != k.path || record.fingerprint != k.fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
+            Code::IdempotencyKeyReused,
             "This Idempotency-Key was used for a different request.",
         ));
     }
     let Some(status) = record.status else {
         return Err(ApiError::conflict(
-            "idempotency_in_progress",
+            Code::IdempotencyInProgress,
             "A request with this Idempotency-Key is still running.",
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("1")));

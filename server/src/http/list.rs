@@ -17,6 +17,7 @@ use sqlx::{postgres::PgRow, sqlite::SqliteRow};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::error::Code;
 use crate::{
     crypto,
     db::{
@@ -152,7 +153,7 @@ fn scope_hash(scope: &str) -> String {
 
 fn invalid_cursor() -> ApiError {
     ApiError::bad_request(
-        "invalid_cursor",
+        Code::InvalidCursor,
         "The cursor is invalid, or was made for another list, sort or filter.",
     )
 }

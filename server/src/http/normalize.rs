@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::error::{ApiError, PROBLEM_JSON, code_for_status, detail_for_status};
+use crate::error::{ApiError, PROBLEM_JSON};
 
 pub async fn problem_normalizer(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
@@ -26,7 +26,7 @@ pub async fn problem_normalizer(req: Request, next: Next) -> Response {
     }
     let (parts, _body) = res.into_parts();
     let status = parts.status;
-    let problem = ApiError::new(status, code_for_status(status), detail_for_status(status)).into_response();
+    let problem = ApiError::for_status(status).into_response();
     let (problem_parts, body) = problem.into_parts();
     let mut out = Response::from_parts(parts, Body::empty());
     *out.body_mut() = body;

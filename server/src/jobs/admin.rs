@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::store::{self, JobRow};
+use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     db::{
@@ -107,7 +108,7 @@ impl From<Refused> for ApiError {
         match r {
             Refused::NotFound => ApiError::not_found("job"),
             Refused::WrongState(status) => ApiError::conflict(
-                "job_state_conflict",
+                Code::JobStateConflict,
                 format!("The job is {status}: only dead or queued jobs can be retried, and only dead ones discarded."),
             ),
         }
@@ -292,7 +293,7 @@ pub async fn recent(
 ) -> Result<Vec<JobRow>, ApiError> {
     if let Some(s) = status.filter(|s| !STATES.contains(s)) {
         return Err(ApiError::bad_request(
-            "invalid_state",
+            Code::InvalidState,
             format!("{s:?} is not one of {}", STATES.join(", ")),
         ));
     }

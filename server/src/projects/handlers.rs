@@ -12,6 +12,7 @@ use super::{
     model::{CreateProject, Patch, ProjectListQuery, ProjectOut, UpdateProject},
     store::{self, ProjectRow},
 };
+use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     auth::model::text_field,
@@ -125,7 +126,7 @@ pub async fn create_project(
         let row = store::insert(tx, auth.user.id, &name, description.as_deref(), now()).await?;
         if over_quota(tx, Quota::Projects, auth.user.id, max).await? {
             return Err(ApiError::conflict(
-                "quota_exceeded",
+                Code::QuotaExceeded,
                 format!("You can have at most {max} projects."),
             ));
         }

@@ -8,6 +8,7 @@ use axum::{
 };
 
 use super::report;
+use crate::error::Code;
 use crate::{error::ApiError, state::AppState};
 
 /// Larger bodies are refused with 413: real reports are a few KiB.
@@ -18,7 +19,7 @@ const MEDIA_TYPES: &[&str] = &["application/csp-report", "application/reports+js
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         "CSP reports are limited to 64 KiB.",
     )
 }
@@ -57,7 +58,7 @@ pub async fn csp_report(State(state): State<AppState>, headers: HeaderMap, body:
         if !MEDIA_TYPES.contains(&essence.as_str()) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 "This route accepts application/csp-report, application/reports+json or application/json.",
             ));
         }

@@ -12,6 +12,7 @@ use super::{
     model::{CreateTicket, STATUSES, TicketListQuery, TicketOut, UpdateTicket},
     store::{self, NewTicket, TicketRow},
 };
+use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     auth::model::{Email, text_field},
@@ -159,7 +160,7 @@ pub async fn create_ticket(
             && crate::db::query::over_quota(tx, crate::db::query::Quota::Tickets, owner, max).await?
         {
             return Err(ApiError::conflict(
-                "quota_exceeded",
+                Code::QuotaExceeded,
                 format!("You can have at most {max} support tickets."),
             ));
         }

@@ -30,6 +30,7 @@ mod reliability;
 mod secrets;
 mod session_cache;
 mod sessions;
+mod skips;
 mod status_page;
 mod support_desk;
 mod system;

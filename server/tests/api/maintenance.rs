@@ -301,10 +301,11 @@ async fn a_failing_task_is_reported_and_recorded_and_runs_again_next_interval() 
 }
 
 #[tokio::test]
-async fn on_postgres_a_task_held_by_another_instance_is_skipped() {
+async fn postgres_only_a_task_held_by_another_instance_is_skipped() {
     let app = app(&[]).await;
     if !app.db.is_postgres() {
-        return; // advisory locks are PostgreSQL's; SQLite relies on its single writer
+        // Advisory locks are PostgreSQL's; SQLite relies on its single writer.
+        return crate::support::skipped("needs TEST_DATABASE_URL (PostgreSQL)");
     }
     let mut other = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
     let lock = format!("SELECT pg_advisory_lock({})", periodic::LOCK_KEY_SQL);
@@ -430,10 +431,11 @@ async fn neoforge_worker_delivers_what_the_api_queued() {
 }
 
 #[tokio::test]
-async fn on_postgres_two_worker_processes_share_the_periodic_tasks() {
+async fn postgres_only_two_worker_processes_share_the_periodic_tasks() {
     let app = app(&[]).await;
     if !app.db.is_postgres() {
-        return; // several instances share PostgreSQL; SQLite is one instance
+        // Several instances share PostgreSQL; SQLite is one instance.
+        return crate::support::skipped("needs TEST_DATABASE_URL (PostgreSQL)");
     }
     let interval = [("CLEANUP_INTERVAL", "2s")];
     let mut a = spawn_worker(&app.db, &app.outbox(), &interval);

@@ -6,12 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use reqwest::{Method, Response};
 use serde_json::json;
 
-use crate::support::{TestApp, assert_problem};
-
-/// Redis for tests, when the environment provides one.
-pub fn redis_url() -> Option<String> {
-    std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty())
-}
+use crate::support::{TestApp, assert_problem, test_redis_url};
 
 /// The value of one sample of `/metrics` (0 when absent): `labels` must all be on the line.
 pub async fn metric(app: &TestApp, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -38,9 +33,9 @@ impl Mode {
     /// tests never share buckets.
     pub fn all() -> Vec<Mode> {
         let mut modes = vec![Mode::Memory];
-        match redis_url() {
+        match test_redis_url() {
             Some(url) => modes.push(Mode::Redis(url)),
-            None => eprintln!("note: TEST_REDIS_URL is unset; the Redis run of this test is skipped"),
+            None => crate::support::skipped("its Redis run needs TEST_REDIS_URL"),
         }
         modes
     }
@@ -336,9 +331,8 @@ async fn forwarded_addresses_are_limited_apart_only_behind_trusted_proxies() {
 
 #[tokio::test]
 async fn two_instances_on_one_redis_share_one_allowance() {
-    let Some(url) = redis_url() else {
-        eprintln!("note: TEST_REDIS_URL is unset; skipping the shared-allowance test");
-        return;
+    let Some(url) = test_redis_url() else {
+        return crate::support::skipped("needs TEST_REDIS_URL");
     };
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let settings = [

@@ -43,6 +43,8 @@ pub(crate) async fn start_with(db: &TestDb, port: u16, extra: &[(&str, &str)]) -
         .env("ADMIN_PASSWORD", "unused admin password")
         // The load is one user from one IP: the limiter would (rightly) slow it down.
         .env("RATE_LIMITING", "false")
+        // ... and on a fast machine it outgrows the default quota of 1,000 projects within a second.
+        .env("MAX_PROJECTS_PER_USER", "1000000")
         // Set last, so a test may override any of the above.
         .envs(extra.iter().copied())
         .stdout(Stdio::null())

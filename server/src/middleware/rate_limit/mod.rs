@@ -20,6 +20,7 @@ use self::{
     shared::Shared,
     tiers::{Plan, Tier},
 };
+use crate::error::Code;
 use crate::{cache::Redis, config::Settings, error::ApiError, http::context::RequestContext, state::AppState};
 
 /// At most this many buckets are held in memory (a flood of distinct IPs cannot grow it further).
@@ -136,7 +137,7 @@ fn too_many_requests(retry_after: Duration) -> Response {
     let secs = ceil_secs(retry_after).max(1);
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        Code::RateLimited,
         format!("Too many requests; retry in {secs} s."),
     )
     .with_header(header::RETRY_AFTER, HeaderValue::from(secs))
@@ -199,11 +200,11 @@ async fn read_capped(body: Body, max: usize) -> Result<axum::body::Bytes, Respon
         if too_large {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 "The request body is larger than the server accepts.",
             )
         } else {
-            ApiError::bad_request("bad_request", "The request body could not be read.")
+            ApiError::bad_request(Code::BadRequest, "The request body could not be read.")
         }
         .into_response()
     })

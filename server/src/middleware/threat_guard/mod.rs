@@ -21,6 +21,7 @@ use axum::{
 };
 
 use self::rules::Reason;
+use crate::error::Code;
 use crate::{error::ApiError, http::context::RequestContext, state::AppState};
 
 /// Blocked requests within `STRIKE_WINDOW` that get an IP blocked.
@@ -125,7 +126,7 @@ fn blocked(reason: Reason) -> Response {
     metrics::counter!("security_threat_blocks_total", "reason" => reason.label()).increment(1);
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "blocked",
+        Code::Blocked,
         "This request was blocked by the threat filter.",
     )
     .into_response()

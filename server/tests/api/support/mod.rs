@@ -427,3 +427,29 @@ pub async fn audit_actions(app: &TestApp) -> Vec<(String, Option<uuid::Uuid>)> {
     .await)
     .unwrap()
 }
+
+/// Reports a test as skipped because what it needs is missing (a service, root, the other backend); the
+/// caller returns right after. libtest has no "skipped" outcome and would count the test as passed, so
+/// this says so where it can't be missed: a `SKIPPED` line on the terminal (written past libtest's output
+/// capture) and a line in `$NEOFORGE_SKIP_LOG` when set. With `NEOFORGE_NO_SKIP=1` (`.ci/run` sets it,
+/// where every service is up) a skip is a failure instead.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    if std::env::var("NEOFORGE_NO_SKIP").is_ok_and(|v| v == "1") {
+        panic!("{test} would be skipped ({why}), and NEOFORGE_NO_SKIP=1 forbids skipping");
+    }
+    let line = format!("SKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(log) = std::env::var_os("NEOFORGE_SKIP_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// `TEST_REDIS_URL` when set and not empty.
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty())
+}

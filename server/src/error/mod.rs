@@ -10,6 +10,10 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod codes;
+
+pub use codes::Code;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One failed field of a validation error.
@@ -55,18 +59,35 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
     pub errors: Option<Vec<FieldError>>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// `status` must be one the catalogue lists for `code` (checked in debug builds, so by the suite).
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
+        debug_assert!(
+            code.statuses().contains(&status),
+            "{} is not catalogued with {status}",
+            code.as_str()
+        );
         Self {
             status,
             code,
             detail: detail.into(),
+            errors: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The problem for a bare error status made outside the handlers (axum's 404/405, a layer's 413 or 504).
+    pub fn for_status(status: StatusCode) -> Self {
+        Self {
+            status,
+            code: code_for_status(status),
+            detail: detail_for_status(status).into(),
             errors: None,
             headers: Vec::new(),
         }
@@ -79,22 +100,26 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("The {what} was not found."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            format!("The {what} was not found."),
+        )
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, Code::Forbidden, detail)
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
     }
@@ -105,7 +130,7 @@ impl ApiError {
             [one] => format!("{}: {}", one.loc.join("."), one.msg),
             _ => format!("{} fields are invalid.", errors.len()),
         };
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail);
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, Code::ValidationFailed, detail);
         e.errors = Some(errors);
         e
     }
@@ -120,13 +145,13 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            Code::Internal,
             "An internal error occurred.",
         )
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", detail)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, Code::ServiceUnavailable, detail)
             .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
 
@@ -136,7 +161,7 @@ impl ApiError {
             title: self.status.canonical_reason().unwrap_or("Error").into(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.into(),
+            code: self.code.as_str().into(),
             request_id: crate::http::context::current_request_id().unwrap_or_default(),
             errors: self.errors.clone(),
         }
@@ -157,29 +182,30 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The default code for a bare status (used for responses made outside the handlers).
-pub fn code_for_status(status: StatusCode) -> &'static str {
+/// The default code for a bare status (used for responses made outside the handlers): a status the
+/// catalogue has no code of its own for gets `internal` (5xx) or `error` (4xx).
+pub fn code_for_status(status: StatusCode) -> Code {
     match status.as_u16() {
-        400 => "bad_request",
-        401 => "not_authenticated",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        406 => "not_acceptable",
-        408 => "request_timeout",
-        409 => "conflict",
-        411 => "length_required",
-        412 => "precondition_failed",
-        413 => "payload_too_large",
-        414 => "uri_too_long",
-        415 => "unsupported_media_type",
-        422 => "validation_failed",
-        429 => "rate_limited",
-        501 => "not_implemented",
-        503 => "service_unavailable",
-        504 => "timeout",
-        s if s >= 500 => "internal",
-        _ => "error",
+        400 => Code::BadRequest,
+        401 => Code::NotAuthenticated,
+        403 => Code::Forbidden,
+        404 => Code::NotFound,
+        405 => Code::MethodNotAllowed,
+        406 => Code::NotAcceptable,
+        408 => Code::RequestTimeout,
+        409 => Code::Conflict,
+        411 => Code::LengthRequired,
+        412 => Code::PreconditionFailed,
+        413 => Code::PayloadTooLarge,
+        414 => Code::UriTooLong,
+        415 => Code::UnsupportedMediaType,
+        422 => Code::ValidationFailed,
+        429 => Code::RateLimited,
+        501 => Code::NotImplemented,
+        503 => Code::ServiceUnavailable,
+        504 => Code::Timeout,
+        s if s >= 500 => Code::Internal,
+        _ => Code::Error,
     }
 }
 
@@ -208,10 +234,11 @@ impl From<sqlx::Error> for ApiError {
                 ApiError::unavailable("The database is unavailable; try again shortly.")
             }
             sqlx::Error::Database(db) => match db.kind() {
-                ErrorKind::UniqueViolation => ApiError::conflict("conflict", "The resource already exists."),
-                ErrorKind::ForeignKeyViolation => {
-                    ApiError::conflict("conflict", "A referenced resource does not exist or is still in use.")
-                }
+                ErrorKind::UniqueViolation => ApiError::conflict(Code::Conflict, "The resource already exists."),
+                ErrorKind::ForeignKeyViolation => ApiError::conflict(
+                    Code::Conflict,
+                    "A referenced resource does not exist or is still in use.",
+                ),
                 _ if is_busy(db.as_ref()) => {
                     tracing::warn!(error = %e, "database busy");
                     ApiError::unavailable("The database is busy; try again shortly.")
