@@ -67,7 +67,7 @@ pub async fn register(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> ApiResult<Response> {
-    if !state.settings.registration_open {
+    if !state.settings.auth.registration_open {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "registration_closed",
@@ -364,7 +364,7 @@ pub async fn refresh(
     }
     match store::rotated_token(&mut tx, &hash).await? {
         Some((user_id, session_id, rotated_at)) => {
-            let grace = chrono::Duration::from_std(state.settings.refresh_reuse_grace).unwrap_or_default();
+            let grace = chrono::Duration::from_std(state.settings.auth.refresh_reuse_grace).unwrap_or_default();
             if grace > chrono::Duration::zero() && now - rotated_at <= grace {
                 // A near-simultaneous retry (two tabs): refuse without punishing the family.
                 tx.rollback().await?;
