@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod me;
 pub mod model;
 pub mod password;
+pub mod refresh;
 pub mod service;
 pub mod session_cache;
 pub mod store;
