@@ -120,11 +120,9 @@ pub async fn password_reset_confirm(
 ) -> ApiResult<StatusCode> {
     let hash = sha256_hex(body.token.trim());
     let now = now();
-    // Check the token before the slow hash; spend it in the write transaction.
-    let mut tx = state.db.begin().await?;
-    let token = store::token_by_hash(&mut tx, &hash).await?;
-    tx.rollback().await?;
-    let token = token
+    // Check the token (on the read pool) before the slow hash; spend it in the write transaction.
+    let token = store::token_by_hash_read(&state.db, &hash)
+        .await?
         .filter(|t| t.purpose == store::PASSWORD_RESET && t.expires_at > now && t.used_at.is_none())
         .ok_or_else(invalid_token)?;
     let user = store::user_by_id(&state.db, token.user_id)
