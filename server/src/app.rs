@@ -95,11 +95,11 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(problem_normalizer))
         .layer(from_fn_with_state(state.clone(), cache_headers))
-        .layer(cors(&settings.cors_origins))
+        .layer(cors(&settings.security.cors_origins))
         .layer(from_fn(http_metrics))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
-            settings.request_timeout,
+            settings.server.request_timeout,
         ))
         .layer(from_fn_with_state(state.clone(), threat_guard))
         .layer(from_fn_with_state(state.clone(), rate_limit))
@@ -107,7 +107,7 @@ pub fn with_middleware(router: Router, state: &AppState) -> Router {
     // Innermost, beside the stack: the body limit (the rate limiter caps the bodies it reads itself), and
     // turning axum's own default limit off so that extractors follow it.
     router
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(DefaultBodyLimit::disable())
         .layer(stack)
 }

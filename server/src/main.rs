@@ -113,7 +113,7 @@ fn main() -> ExitCode {
     }
     // With JSON logs every line the process writes is a JSON object: a fatal error is logged, not printed.
     // (A setting that cannot be read is refused above in plain text: the log format is not known yet.)
-    let json_logs = settings.log_format == neoforge::config::LogFormat::Json;
+    let json_logs = settings.telemetry.log_format == neoforge::config::LogFormat::Json;
     let fatal = |message: String| {
         tracing::error!(error = %message, "fatal");
         if !json_logs {
@@ -138,8 +138,8 @@ fn main() -> ExitCode {
             Command::Backup { path } => backup(settings, &path).await,
             Command::Jobs { action } => jobs(settings, action).await,
             Command::BenchReference => {
-                let addr = SocketAddr::new(settings.host, settings.port);
-                neoforge::bench_reference::serve(&settings.database_url, settings.database_max_connections, addr).await
+                let addr = SocketAddr::new(settings.server.host, settings.server.port);
+                neoforge::bench_reference::serve(&settings.database.url, settings.database.max_connections, addr).await
             }
             Command::Openapi | Command::Healthcheck => unreachable!("handled before the runtime starts"),
         }
@@ -156,7 +156,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let addr = SocketAddr::new(settings.host, settings.port);
+    let addr = SocketAddr::new(settings.server.host, settings.server.port);
     let state = server::build_state(settings).await?;
     neoforge::auth::bootstrap::ensure_admin(&state).await?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -200,11 +200,11 @@ fn healthcheck() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let host = match settings.host {
+    let host = match settings.server.host {
         ip if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
         ip => ip,
     };
-    let addr = SocketAddr::new(host, settings.port);
+    let addr = SocketAddr::new(host, settings.server.port);
     let timeout = std::time::Duration::from_secs(3);
     let probe = || -> std::io::Result<String> {
         let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
@@ -245,7 +245,7 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let database = db::Db::connect(&settings.database_url, &db::PoolConfig::default()).await?;
+    let database = db::Db::connect(&settings.database.url, &db::PoolConfig::default()).await?;
     let applied = db::migrate::run(&database, db::migrate::embedded(&database)).await?;
     println!("migrations applied: {applied}");
     database.close().await;
@@ -330,7 +330,7 @@ async fn jobs(settings: Settings, action: JobsAction) -> anyhow::Result<()> {
 
 async fn backup(settings: Settings, path: &std::path::Path) -> anyhow::Result<()> {
     // No migrations and no background work: the copy is of the database as it is.
-    let database = db::Db::connect(&settings.database_url, &db::PoolConfig::default()).await?;
+    let database = db::Db::connect(&settings.database.url, &db::PoolConfig::default()).await?;
     let copied = db::backup::sqlite_copy(&database, path).await;
     database.close().await;
     println!("backup written to {} ({} bytes)", path.display(), copied?);

@@ -267,7 +267,7 @@ fn read_process() -> Option<ProcessSample> {
         (status = 401, description = "`METRICS_TOKEN` is set and the bearer token is missing or wrong",
             content_type = "application/problem+json", body = crate::error::Problem)))]
 pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &state.settings.metrics_token {
+    if let Some(expected) = &state.settings.telemetry.metrics_token {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -34,7 +34,7 @@ pub fn layer<S>(settings: &Settings) -> Option<Box<dyn Layer<S> + Send + Sync>>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
-    let endpoint = settings.otel_endpoint.as_deref()?;
+    let endpoint = settings.telemetry.otel_endpoint.as_deref()?;
     let url = match endpoint.ends_with("/v1/traces") {
         true => endpoint.to_string(),
         false => format!("{endpoint}/v1/traces"),
@@ -54,10 +54,10 @@ where
     let processor = BatchSpanProcessor::builder(exporter, runtime::Tokio).build();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_sampler(sampler(settings.otel_sampler))
+        .with_sampler(sampler(settings.telemetry.otel_sampler))
         .with_resource(
             Resource::builder()
-                .with_service_name(settings.otel_service_name.clone())
+                .with_service_name(settings.telemetry.otel_service_name.clone())
                 .build(),
         )
         .build();

@@ -9,17 +9,17 @@ use crate::{cache::Redis, config::Settings, db, state::AppState};
 /// Connects to the database (migrating it) and to Redis when configured.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pool = db::PoolConfig {
-        max_connections: settings.database_max_connections,
+        max_connections: settings.database.max_connections,
         // While the database is down, waiting for a connection must end in a 503 before the request
         // timeout turns it into a 504.
-        acquire_timeout: (settings.request_timeout / 2).min(db::PoolConfig::default().acquire_timeout),
+        acquire_timeout: (settings.server.request_timeout / 2).min(db::PoolConfig::default().acquire_timeout),
     };
-    let database = db::Db::connect(&settings.database_url, &pool).await?;
+    let database = db::Db::connect(&settings.database.url, &pool).await?;
     let applied = db::migrate::run(&database, db::migrate::embedded(&database)).await?;
     if applied > 0 {
         tracing::info!(applied, "database migrated");
     }
-    let redis = settings.redis_url.as_deref().map(Redis::new).transpose()?;
+    let redis = settings.database.redis_url.as_deref().map(Redis::new).transpose()?;
     let mailer = crate::email::Mailer::from_settings(&settings)?;
     Ok(AppState::new(settings, database, redis, mailer))
 }
@@ -39,7 +39,7 @@ pub async fn serve(
     };
     // Jobs stop being claimed as soon as shutdown begins; running ones finish or are handed back.
     let (jobs_stop, jobs_stopped) = tokio::sync::watch::channel(false);
-    let background = match state.settings.job_workers {
+    let background = match state.settings.jobs.workers {
         true => crate::jobs::start(&state, crate::jobs::Registry::standard(), jobs_stopped),
         false => Vec::new(),
     };
@@ -50,12 +50,12 @@ pub async fn serve(
         signal_state.begin_shutdown();
         tracing::info!("shutdown started; readiness is now 503");
         let _ = jobs_stop.send(true);
-        tokio::time::sleep(signal_state.settings.shutdown_delay).await;
+        tokio::time::sleep(signal_state.settings.server.shutdown_delay).await;
         let _ = stop_tx.send(true);
     });
     let limits = connection::Limits {
-        header: state.settings.header_timeout,
-        idle: state.settings.keep_alive_timeout,
+        header: state.settings.server.header_timeout,
+        idle: state.settings.server.keep_alive_timeout,
     };
     // Every connection task holds a sender; when the last one ends, `recv` returns `None`.
     let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
@@ -77,7 +77,7 @@ pub async fn serve(
     }
     drop(listener);
     drop(open_tx);
-    let drain = state.settings.shutdown_timeout;
+    let drain = state.settings.server.shutdown_timeout;
     if tokio::time::timeout(drain, open_rx.recv()).await.is_err() {
         tracing::warn!(timeout = ?drain, "in-flight requests did not finish in time; stopping anyway");
     }

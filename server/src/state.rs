@@ -50,9 +50,9 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(settings: Settings, db: Db, redis: Option<Redis>, mailer: Mailer) -> Self {
-        let secret = settings.secret_key.expose_secret().as_bytes().to_vec();
+        let secret = settings.security.secret_key.expose_secret().as_bytes().to_vec();
         AppState(Arc::new(Inner {
-            tokens: TokenKeys::new(&secret, settings.access_token_ttl),
+            tokens: TokenKeys::new(&secret, settings.auth.access_token_ttl),
             cursor_key: crate::crypto::derive_key(&secret, "list-cursor"),
             secret_box: SecretBox::new(&secret),
             job_box: SecretBox::for_purpose(&secret, "job-payload-encryption"),

@@ -19,7 +19,8 @@ use crate::config::{LogFormat, Settings};
 /// OpenTelemetry export layer when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (call it inside the Tokio runtime).
 pub fn init(settings: &Settings) {
     // Each layer has its own filter: LOG_LEVEL decides what is logged, not what is exported.
-    let registry = tracing_subscriber::registry().with(log_layer(&settings.log_level, settings.log_format));
+    let registry =
+        tracing_subscriber::registry().with(log_layer(&settings.telemetry.log_level, settings.telemetry.log_format));
     let export = crate::otel::layer(settings);
     let _ = registry.with(export).try_init();
 }

@@ -61,9 +61,9 @@ proptest! {
         prop_assume!(scope != other);
         let c = list::encode_cursor(&KEY, &scope, &list::SortValue::Time(t), id);
         let e = list::decode_cursor(&KEY, &other, list::SortKind::Time, &c).unwrap_err();
-        prop_assert_eq!(e.code, "invalid_cursor");
+        prop_assert_eq!(e.code.as_str(), "invalid_cursor");
         let e = list::decode_cursor(&[8; 32], &scope, list::SortKind::Time, &c).unwrap_err();
-        prop_assert_eq!(e.code, "invalid_cursor");
+        prop_assert_eq!(e.code.as_str(), "invalid_cursor");
     }
 
     #[test]
@@ -76,7 +76,7 @@ proptest! {
         let tampered = String::from_utf8_lossy(&bytes).into_owned();
         prop_assume!(tampered != c);
         let e = list::decode_cursor(&KEY, "s", list::SortKind::Time, &tampered).unwrap_err();
-        prop_assert_eq!(e.code, "invalid_cursor");
+        prop_assert_eq!(e.code.as_str(), "invalid_cursor");
     }
 
     #[test]
@@ -126,7 +126,7 @@ proptest! {
             Ok(None) => prop_assert!(false, "a present header is never ignored"),
             Err(e) => {
                 prop_assert!(!valid, "{raw:?} is valid");
-                prop_assert_eq!(e.code, "invalid_idempotency_key");
+                prop_assert_eq!(e.code.as_str(), "invalid_idempotency_key");
             }
         }
     }

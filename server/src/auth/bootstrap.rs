@@ -98,11 +98,13 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
     }
     let email = state
         .settings
+        .auth
         .admin_email
         .clone()
         .unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
     let password = state
         .settings
+        .auth
         .admin_password
         .as_ref()
         .map(|p| p.expose_secret().to_string());
@@ -112,7 +114,7 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
         Outcome::Promoted => "promoted the existing account",
         Outcome::PromotedAndReset => "promoted the existing account (its sessions, 2FA and password were reset)",
     };
-    match (state.settings.log_format, generated) {
+    match (state.settings.telemetry.log_format, generated) {
         (LogFormat::Text, Some(pw)) => println!(
             "\n  First start: {what} {email}\n  Password (shown once): {pw}\n  Sign in and change it in Settings.\n"
         ),

@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod me;
 pub mod model;
 pub mod password;
+pub mod refresh;
 pub mod service;
 pub mod session_cache;
 pub mod store;
@@ -23,23 +24,23 @@ use crate::state::AppState;
 /// Routes under `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
     let auth = OpenApiRouter::new()
-        .routes(routes!(handlers::register))
-        .routes(routes!(handlers::token))
-        .routes(routes!(handlers::login))
-        .routes(routes!(handlers::refresh))
-        .routes(routes!(handlers::logout))
-        .routes(routes!(handlers::logout_all))
-        .routes(routes!(handlers::list_sessions))
-        .routes(routes!(handlers::rename_session))
-        .routes(routes!(handlers::revoke_session))
-        .routes(routes!(handlers::revoke_others))
-        .routes(routes!(handlers::verify_email))
-        .routes(routes!(handlers::resend_verification))
-        .routes(routes!(handlers::password_reset))
-        .routes(routes!(handlers::password_reset_confirm))
-        .routes(routes!(handlers::totp_setup))
-        .routes(routes!(handlers::totp_enable))
-        .routes(routes!(handlers::totp_disable))
+        .routes(routes!(handlers::registration::register))
+        .routes(routes!(handlers::sign_in::token))
+        .routes(routes!(handlers::sign_in::login))
+        .routes(routes!(handlers::refresh::refresh))
+        .routes(routes!(handlers::sign_out::logout))
+        .routes(routes!(handlers::sign_out::logout_all))
+        .routes(routes!(handlers::sessions::list_sessions))
+        .routes(routes!(handlers::sessions::rename_session))
+        .routes(routes!(handlers::sessions::revoke_session))
+        .routes(routes!(handlers::sessions::revoke_others))
+        .routes(routes!(handlers::email_flows::verify_email))
+        .routes(routes!(handlers::email_flows::resend_verification))
+        .routes(routes!(handlers::email_flows::password_reset))
+        .routes(routes!(handlers::email_flows::password_reset_confirm))
+        .routes(routes!(handlers::two_factor::totp_setup))
+        .routes(routes!(handlers::two_factor::totp_enable))
+        .routes(routes!(handlers::two_factor::totp_disable))
         // Nothing under /auth may be cached: it is all credentials.
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

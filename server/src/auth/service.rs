@@ -92,7 +92,7 @@ pub async fn create_session(
 }
 
 pub fn refresh_ttl(state: &AppState) -> Duration {
-    Duration::from_std(state.settings.refresh_token_ttl).unwrap_or(Duration::days(30))
+    Duration::from_std(state.settings.auth.refresh_token_ttl).unwrap_or(Duration::days(30))
 }
 
 /// The token response; in cookie mode the refresh token goes only into the `nf_refresh` cookie.
@@ -108,7 +108,7 @@ pub fn token_response(
     let body = TokenOut {
         access_token: state.tokens.issue(user.id, session_id, now),
         token_type: "bearer",
-        expires_in: state.settings.access_token_ttl.as_secs(),
+        expires_in: state.settings.auth.access_token_ttl.as_secs(),
         refresh_token: (mode == RefreshIn::Body).then(|| refresh.clone()),
         session_id,
         user: UserOut::from(user),
@@ -121,7 +121,7 @@ pub fn token_response(
 }
 
 fn set_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
-    let secure = if state.settings.public_url.starts_with("https://") {
+    let secure = if state.settings.server.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -197,7 +197,7 @@ pub async fn verification_email(
         now + Duration::hours(VERIFY_TTL_HOURS),
     )
     .await?;
-    let link = format!("{}/verify-email?token={token}", state.settings.public_url);
+    let link = format!("{}/verify-email?token={token}", state.settings.server.public_url);
     let mail = templates::verify_email(email, &user.full_name, &link);
     crate::jobs::email::enqueue(state, tx, &mail).await?;
     Ok(true)
@@ -220,7 +220,7 @@ pub async fn reset_email(state: &AppState, tx: &mut Tx, user: &UserRow, now: Dat
         now + Duration::hours(RESET_TTL_HOURS),
     )
     .await?;
-    let link = format!("{}/reset-password?token={token}", state.settings.public_url);
+    let link = format!("{}/reset-password?token={token}", state.settings.server.public_url);
     let mail = templates::password_reset(&user.email, &user.full_name, &link);
     crate::jobs::email::enqueue(state, tx, &mail).await?;
     Ok(true)
@@ -317,10 +317,10 @@ pub fn check_same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Ap
     };
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().map_err(|_| refused())?.trim();
-        let public = url::Url::parse(&state.settings.public_url)
+        let public = url::Url::parse(&state.settings.server.public_url)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
-        let allowed = origin == public || state.settings.cors_origins.iter().any(|o| o == origin);
+        let allowed = origin == public || state.settings.security.cors_origins.iter().any(|o| o == origin);
         return if allowed { Ok(()) } else { Err(refused()) };
     }
     let cross_site = headers

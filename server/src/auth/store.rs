@@ -614,6 +614,17 @@ pub async fn token_by_hash(tx: &mut Tx, hash: &str) -> Result<Option<TokenRow>, 
     .await)
 }
 
+/// [`token_by_hash`] on the read pool, for a look that writes nothing (the token is spent later, in a
+/// write transaction, by [`use_token`], which refuses a token spent meanwhile).
+pub async fn token_by_hash_read(db: &Db, hash: &str) -> Result<Option<TokenRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as(
+        "SELECT id, user_id, purpose, email, expires_at, used_at FROM user_tokens WHERE token_hash = $1"
+    )
+    .bind(hash)
+    .fetch_optional(c)
+    .await)
+}
+
 /// Spends a token once; false when another request spent it first.
 pub async fn use_token(tx: &mut Tx, id: Uuid, now: Ts) -> Result<bool, sqlx::Error> {
     let n = with_tx!(tx, |c| sqlx::query(

@@ -96,7 +96,7 @@ pub async fn create_post(
     auth: AuthUser,
     write: Write<CreatePost>,
 ) -> ApiResult<Response> {
-    if state.settings.community_require_verified && auth.user.email_verified_at.is_none() {
+    if state.settings.content.community_require_verified && auth.user.email_verified_at.is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             Code::EmailNotVerified,
@@ -113,7 +113,7 @@ pub async fn create_post(
     let (Some(title), Some(content), true) = (title, content, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let max = i64::from(state.settings.max_posts_per_user);
+    let max = i64::from(state.settings.content.max_posts_per_user);
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
         let row = store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await?;
         if crate::db::query::over_quota(tx, crate::db::query::Quota::Posts, auth.user.id, max).await? {

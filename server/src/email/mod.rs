@@ -41,35 +41,36 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
-        let transport = match s.email_backend {
+        let transport = match s.email.backend {
             EmailBackend::Log => Transport::Log,
             EmailBackend::File => {
-                std::fs::create_dir_all(&s.email_outbox_dir)?;
-                Transport::File(s.email_outbox_dir.clone())
+                std::fs::create_dir_all(&s.email.outbox_dir)?;
+                Transport::File(s.email.outbox_dir.clone())
             }
             EmailBackend::Smtp => {
-                let host = s.smtp_host.clone().unwrap_or_default();
-                let mut builder = if s.smtp_tls {
+                let host = s.email.smtp_host.clone().unwrap_or_default();
+                let mut builder = if s.email.smtp_tls {
                     AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)?
                 } else {
                     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
                 };
                 // Bounded, so a hung relay fails the attempt well inside the job's lease.
                 builder = builder
-                    .port(s.smtp_port)
+                    .port(s.email.smtp_port)
                     .timeout(Some(std::time::Duration::from_secs(30)));
-                if let (Some(user), Some(password)) = (&s.smtp_username, &s.smtp_password) {
+                if let (Some(user), Some(password)) = (&s.email.smtp_username, &s.email.smtp_password) {
                     builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_string()));
                 }
                 Transport::Smtp(builder.build())
             }
         };
-        s.email_from
+        s.email
+            .from
             .parse::<Mailbox>()
             .map_err(|e| anyhow::anyhow!("invalid setting EMAIL_FROM: {e}"))?;
         Ok(Self {
             transport,
-            from: s.email_from.clone(),
+            from: s.email.from.clone(),
         })
     }
 

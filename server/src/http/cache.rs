@@ -29,7 +29,7 @@ pub async fn cache_headers(State(state): State<AppState>, req: Request, next: Ne
     let value = if authenticated {
         "private, no-cache".to_string()
     } else if public_read {
-        format!("public, max-age={}", state.settings.public_max_age.as_secs())
+        format!("public, max-age={}", state.settings.server.public_max_age.as_secs())
     } else {
         "no-cache".to_string()
     };

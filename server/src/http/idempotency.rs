@@ -175,9 +175,9 @@ struct Record {
 /// rolls `tx` back.
 async fn claim(state: &AppState, tx: &mut Tx, k: &Keyed) -> ApiResult<Claim> {
     let now = now();
-    let ttl = Duration::from_std(state.settings.idempotency_ttl).unwrap_or(Duration::hours(24));
-    let lease =
-        Duration::from_std(state.settings.request_timeout).unwrap_or(Duration::seconds(30)) + Duration::seconds(5);
+    let ttl = Duration::from_std(state.settings.idempotency.ttl).unwrap_or(Duration::hours(24));
+    let lease = Duration::from_std(state.settings.server.request_timeout).unwrap_or(Duration::seconds(30))
+        + Duration::seconds(5);
     let inserted = with_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO idempotency_records
@@ -297,7 +297,7 @@ where
         .collect();
     // A body over the cap is not kept (storage per key stays bounded): the record says the write
     // happened, and a replay answers without the body (see `replay`).
-    let stored_body = if bytes.len() <= state.settings.idempotency_max_stored_bytes {
+    let stored_body = if bytes.len() <= state.settings.idempotency.max_stored_bytes {
         Some(String::from_utf8_lossy(&bytes).to_string())
     } else {
         kept.retain(|name, _| name != header::CONTENT_TYPE.as_str());

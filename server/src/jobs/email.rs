@@ -17,7 +17,7 @@ pub async fn enqueue(state: &AppState, tx: &mut Tx, email: &Email) -> Result<uui
         queue: EMAIL_QUEUE.to_string(),
         kind: KIND.to_string(),
         payload: state.job_box.seal(&plain).into_bytes(),
-        max_attempts: state.settings.job_max_attempts,
+        max_attempts: state.settings.jobs.max_attempts,
         run_at: crate::db::now(),
     };
     super::enqueue(tx, &job).await

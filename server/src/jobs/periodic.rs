@@ -67,7 +67,7 @@ impl Task {
     }
 
     pub fn interval(self, s: &Settings) -> Duration {
-        let c = &s.cleanup_intervals;
+        let c = &s.maintenance.cleanup_intervals;
         match self {
             Task::Idempotency => c.idempotency,
             Task::Sessions => c.sessions,
@@ -84,7 +84,7 @@ impl Task {
             Task::Sessions => crate::auth::store::prune_sessions(tx, now - SESSION_RETENTION, BATCH).await,
             Task::Tokens => crate::auth::store::prune_tokens(tx, now, now - USED_TOKEN_RETENTION, BATCH).await,
             Task::Audit => {
-                let days = chrono::Duration::days(state.settings.audit_retention_days.into());
+                let days = chrono::Duration::days(state.settings.maintenance.audit_retention_days.into());
                 match now.checked_sub_signed(days) {
                     // 0 keeps the audit log forever (and so does a cut-off before the calendar begins).
                     Some(before) if !days.is_zero() => crate::audit::prune(tx, before, BATCH).await,

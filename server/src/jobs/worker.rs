@@ -35,12 +35,12 @@ impl WorkerConfig {
     pub fn from_settings(s: &Settings) -> Self {
         Self {
             id: instance_id(),
-            concurrency: s.job_concurrency as usize,
-            poll_interval: s.job_poll_interval,
-            visibility_timeout: s.job_visibility_timeout,
-            run_timeout: s.job_timeout,
-            backoff_base: s.job_backoff_base,
-            shutdown_timeout: s.shutdown_timeout,
+            concurrency: s.jobs.concurrency as usize,
+            poll_interval: s.jobs.poll_interval,
+            visibility_timeout: s.jobs.visibility_timeout,
+            run_timeout: s.jobs.timeout,
+            backoff_base: s.jobs.backoff_base,
+            shutdown_timeout: s.server.shutdown_timeout,
         }
     }
 

@@ -70,7 +70,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     let ctx = RequestContext {
         request_id: Arc::from(request_id.as_str()),
         trace_id: Arc::from(trace_id.as_str()),
-        client_ip: client_ip::resolve(peer, req.headers(), &state.settings.trusted_proxies),
+        client_ip: client_ip::resolve(peer, req.headers(), &state.settings.server.trusted_proxies),
     };
     req.extensions_mut().insert(ctx.clone());
 

@@ -62,14 +62,18 @@ impl SecurityHeaders {
         ];
         let prod = settings.environment.is_production();
         let (csp, docs_csp);
-        if settings.csp_reporting {
+        if settings.security.csp_reporting {
             let reporting = format!("report-uri {CSP_REPORT_PATH}; report-to csp");
             let with_reporting = |policy: &str| HeaderValue::from_str(&format!("{policy}; {reporting}")).ok();
             csp = with_reporting(CSP).expect("static value");
             docs_csp = with_reporting(DOCS_CSP).expect("static value");
             if !prod {
                 // CSP_REPORT_ONLY_POLICY is validated as a header value at start-up; fall back if not.
-                let candidate = settings.csp_report_only_policy.as_deref().unwrap_or(STRICT_CSP);
+                let candidate = settings
+                    .security
+                    .csp_report_only_policy
+                    .as_deref()
+                    .unwrap_or(STRICT_CSP);
                 let value =
                     with_reporting(candidate.trim().trim_end_matches(';')).or_else(|| with_reporting(STRICT_CSP));
                 fixed.extend(value.map(|v| (header::CONTENT_SECURITY_POLICY_REPORT_ONLY, v)));
@@ -83,7 +87,7 @@ impl SecurityHeaders {
             let report_to = serde_json::json!({
                 "group": "csp",
                 "max_age": REPORT_TO_MAX_AGE,
-                "endpoints": [{"url": format!("{}{CSP_REPORT_PATH}", settings.public_url)}],
+                "endpoints": [{"url": format!("{}{CSP_REPORT_PATH}", settings.server.public_url)}],
             });
             if let Ok(v) = HeaderValue::from_str(&report_to.to_string()) {
                 fixed.push((HeaderName::from_static("report-to"), v));

@@ -121,7 +121,7 @@ pub async fn create_project(
         return Err(ApiError::validation(errors));
     };
     let description = description.flatten();
-    let max = state.settings.max_projects_per_user as i64;
+    let max = state.settings.content.max_projects_per_user as i64;
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
         let row = store::insert(tx, auth.user.id, &name, description.as_deref(), now()).await?;
         if over_quota(tx, Quota::Projects, auth.user.id, max).await? {

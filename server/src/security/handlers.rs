@@ -43,7 +43,7 @@ fn too_large() -> ApiError {
         (status = 415, description = "Another media type", content_type = "application/problem+json",
             body = crate::error::Problem)))]
 pub async fn csp_report(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<StatusCode, ApiError> {
-    if !state.settings.csp_reporting {
+    if !state.settings.security.csp_reporting {
         return Ok(StatusCode::NO_CONTENT);
     }
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
@@ -78,7 +78,7 @@ pub async fn csp_report(State(state): State<AppState>, headers: HeaderMap, body:
     if parsed.invalid > 0 {
         metrics::counter!("csp_reports_total", "directive" => "invalid").increment(parsed.invalid as u64);
     }
-    let rate = state.settings.csp_report_sample_rate;
+    let rate = state.settings.security.csp_report_sample_rate;
     for v in &parsed.violations {
         metrics::counter!("csp_reports_total", "directive" => v.directive).increment(1);
         if rate >= 1.0 || (rate > 0.0 && rand::random::<f64>() < rate) {

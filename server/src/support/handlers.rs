@@ -146,7 +146,7 @@ pub async fn create_ticket(
         return Err(ApiError::validation(errors));
     };
     let user_id = auth.as_ref().map(|a| a.user.id);
-    let max = i64::from(state.settings.max_tickets_per_user);
+    let max = i64::from(state.settings.content.max_tickets_per_user);
     idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
         let new = NewTicket {
             user_id,

@@ -131,10 +131,10 @@ pub async fn client_config(State(state): State<AppState>) -> Json<ConfigOut> {
         environment: s.environment.as_str(),
         api_base_url: s.api_base_url(),
         features: FeaturesOut {
-            registration: s.registration_open,
+            registration: s.auth.registration_open,
             totp: true,
-            community_requires_verified_email: s.community_require_verified,
+            community_requires_verified_email: s.content.community_require_verified,
         },
-        csp_reporting: s.csp_reporting,
+        csp_reporting: s.security.csp_reporting,
     })
 }

@@ -213,7 +213,7 @@ fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
             "trace export is off unless the operator turns it on"
         );
         let settings = neoforge::config::Settings::from_map(&env).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(settings.redis_url.is_some() && settings.database_url.starts_with("postgres://"));
+        assert!(settings.database.redis_url.is_some() && settings.database.url.starts_with("postgres://"));
         // X-Forwarded-For is believed from the proxy only: never from everyone (0.0.0.0/0), only from
         // addresses inside the project network's fixed subnet, and the proxy's own address among them.
         let subnet: ipnet::IpNet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
@@ -227,17 +227,24 @@ fn the_compose_file_runs_every_service_of_the_spec_with_limits() {
             .parse()
             .unwrap();
         assert!(subnet.contains(&proxy));
-        assert!(!settings.trusted_proxies.is_empty(), "{name}: the proxy is trusted");
-        for net in &settings.trusted_proxies {
+        assert!(
+            !settings.server.trusted_proxies.is_empty(),
+            "{name}: the proxy is trusted"
+        );
+        for net in &settings.server.trusted_proxies {
             assert!(subnet.contains(net), "{name}: {net} reaches outside {subnet}");
             assert!(net.prefix_len() > 0, "{name}: {net} trusts everyone");
         }
-        assert!(settings.trusted_proxies.iter().any(|n| n.contains(&proxy)));
+        assert!(settings.server.trusted_proxies.iter().any(|n| n.contains(&proxy)));
         // The proxy drops idle upstream connections before the instance does (no request on a closing one).
-        assert!(proxy_keepalive < settings.keep_alive_timeout, "{name}");
+        assert!(proxy_keepalive < settings.server.keep_alive_timeout, "{name}");
         let stranger: std::net::IpAddr = "203.0.113.7".parse().unwrap();
-        assert!(!settings.trusted_proxies.iter().any(|n| n.contains(&stranger)));
-        assert_eq!(settings.job_workers, name == "worker", "jobs run in the worker service");
+        assert!(!settings.server.trusted_proxies.iter().any(|n| n.contains(&stranger)));
+        assert_eq!(
+            settings.jobs.workers,
+            name == "worker",
+            "jobs run in the worker service"
+        );
     }
 }
 

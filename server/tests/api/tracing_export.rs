@@ -230,17 +230,20 @@ fn the_opentelemetry_settings_are_checked() {
         Settings::for_tests(&map)
     };
     let s = settings(&[]).unwrap();
-    assert_eq!(s.otel_endpoint, None, "off by default");
-    assert_eq!(s.otel_sampler, OtelSampler::ParentBased(OtelRootSampler::AlwaysOn));
+    assert_eq!(s.telemetry.otel_endpoint, None, "off by default");
+    assert_eq!(
+        s.telemetry.otel_sampler,
+        OtelSampler::ParentBased(OtelRootSampler::AlwaysOn)
+    );
     let s = settings(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
     ])
     .unwrap();
-    assert_eq!(s.otel_endpoint.as_deref(), Some("http://collector:4318"));
+    assert_eq!(s.telemetry.otel_endpoint.as_deref(), Some("http://collector:4318"));
     assert_eq!(
-        s.otel_sampler,
+        s.telemetry.otel_sampler,
         OtelSampler::ParentBased(OtelRootSampler::TraceIdRatio(0.25))
     );
     for (var, pairs) in [

@@ -38,14 +38,14 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(settings: &Settings, redis: Option<Redis>) -> Self {
-        let window = settings.rate_limit_window;
+        let window = settings.rate_limit.window;
         Self {
-            auth: Quota::new(settings.rate_limit_auth, window),
-            refresh: Quota::new(settings.rate_limit_refresh, window),
-            user: Quota::new(settings.rate_limit_user, window),
-            anon: Quota::new(settings.rate_limit_anon, window),
+            auth: Quota::new(settings.rate_limit.auth, window),
+            refresh: Quota::new(settings.rate_limit.refresh, window),
+            user: Quota::new(settings.rate_limit.user, window),
+            anon: Quota::new(settings.rate_limit.anon, window),
             memory: MemoryStore::new(MAX_MEMORY_KEYS),
-            shared: redis.map(|r| Shared::new(r, &settings.rate_limit_redis_prefix)),
+            shared: redis.map(|r| Shared::new(r, &settings.rate_limit.redis_prefix)),
         }
     }
 
@@ -71,7 +71,7 @@ impl RateLimiter {
 }
 
 pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if !state.settings.rate_limiting || tiers::is_exempt(req.method(), req.uri().path()) {
+    if !state.settings.rate_limit.enabled || tiers::is_exempt(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
     let ip = req
@@ -104,7 +104,7 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
     let mut refused = (!decision.allowed).then_some(decision.retry_after);
     // A sign-in the route bucket allows also spends its IP + email bucket (the body is read only then).
     if refused.is_none() && plan.login {
-        let (rebuilt, login_key) = match read_login_key(req, ip, state.settings.max_body_bytes).await {
+        let (rebuilt, login_key) = match read_login_key(req, ip, state.settings.server.max_body_bytes).await {
             Ok(pair) => pair,
             Err(res) => return res,
         };
@@ -175,7 +175,7 @@ fn ceil_secs(d: Duration) -> u64 {
 /// token — from the body, else the `nf_refresh` cookie — currently belongs to; gives the request back whole.
 async fn read_refresh_session(req: Request, state: &AppState) -> Result<(Request, Option<uuid::Uuid>), Response> {
     let (parts, body) = req.into_parts();
-    let bytes = read_capped(body, state.settings.max_body_bytes).await?;
+    let bytes = read_capped(body, state.settings.server.max_body_bytes).await?;
     let token = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| v.get("refresh_token")?.as_str().map(str::to_string))

@@ -133,7 +133,7 @@ fn blocked(reason: Reason) -> Response {
 }
 
 pub async fn threat_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.settings.threat_detection {
+    if !state.settings.security.threat_detection {
         return next.run(req).await;
     }
     let ip = req

@@ -151,7 +151,7 @@ impl TestApp {
     }
 
     pub fn outbox(&self) -> PathBuf {
-        self.state.settings.email_outbox_dir.clone()
+        self.state.settings.email.outbox_dir.clone()
     }
 
     /// Waits (at most 15 s) until no email job is running or ready to run: what the requests so far
