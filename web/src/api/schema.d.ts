@@ -1615,10 +1615,10 @@ export interface components {
             full_name?: string | null;
         };
         UpdatePost: {
-            /** @description 1..20000 characters. */
-            content?: string | null;
-            /** @description 1..200 characters. */
-            title?: string | null;
+            /** @description 1..20000 characters; `null` is refused. */
+            content?: string;
+            /** @description 1..200 characters; `null` is refused. */
+            title?: string;
         };
         UpdateProject: {
             /** @description At most 5000 characters; `null` clears it. */
