@@ -12,7 +12,7 @@ mod text;
 pub use item::{Access, Changes, Create, Item, create};
 pub use list::{list, scope};
 pub use patch::Patch;
-pub use text::TextRule;
+pub use text::{OneOf, TextRule};
 
 use serde::Serialize;
 

@@ -1,4 +1,5 @@
-//! Validated text fields: the bounds of a field are written once and serve both create and update.
+//! Validated text fields: the bounds of a field (or its allowed values) are written once and serve both
+//! create and update (and a list's query).
 
 use super::Patch;
 use crate::{auth::model::text_field, error::FieldError};
@@ -33,5 +34,23 @@ impl TextRule {
     /// A PATCH of a field that `null` clears: see [`Patch::nullable`].
     pub fn nullable(&self, patch: &Patch<String>, errors: &mut Vec<FieldError>) -> Option<Option<String>> {
         patch.nullable(errors, |v| self.validate(v))
+    }
+}
+
+/// A field whose value is one of `options` (trimmed): "must be one of a, b, c", type `enum`.
+#[derive(Debug, Clone, Copy)]
+pub struct OneOf(pub &'static [&'static str]);
+
+impl OneOf {
+    pub fn validate(&self, raw: &str, loc: &[&str]) -> Result<String, FieldError> {
+        let v = raw.trim();
+        self.0
+            .contains(&v)
+            .then(|| v.to_string())
+            .ok_or_else(|| self.error(loc))
+    }
+
+    pub fn error(&self, loc: &[&str]) -> FieldError {
+        FieldError::new(loc, format!("must be one of {}", self.0.join(", ")), "enum")
     }
 }
