@@ -42,12 +42,15 @@ impl TextRule {
 pub struct OneOf(pub &'static [&'static str]);
 
 impl OneOf {
+    /// Whether `v` (as is, untrimmed) is one of the options.
+    pub fn allows(&self, v: &str) -> bool {
+        self.0.contains(&v)
+    }
+
+    /// The trimmed value, if it is one of the options.
     pub fn validate(&self, raw: &str, loc: &[&str]) -> Result<String, FieldError> {
         let v = raw.trim();
-        self.0
-            .contains(&v)
-            .then(|| v.to_string())
-            .ok_or_else(|| self.error(loc))
+        self.allows(v).then(|| v.to_string()).ok_or_else(|| self.error(loc))
     }
 
     pub fn error(&self, loc: &[&str]) -> FieldError {

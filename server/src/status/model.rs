@@ -5,10 +5,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::store::{EventRow, ServiceRow};
-use crate::http::list::ListParams;
+use super::store::{EVENT_COLUMNS, EventRow, ServiceRow};
+use crate::{
+    http::list::ListParams,
+    resource::{OneOf, Resource, TextRule},
+};
 
 pub const EVENT_STATUSES: &[&str] = &["operational", "degraded", "down", "maintenance"];
+pub const STATUS: OneOf = OneOf(EVENT_STATUSES);
+pub const DESCRIPTION: TextRule = TextRule::new("description", 0, 2000);
 
 /// `^[a-z0-9][a-z0-9_-]{0,63}$`
 pub fn valid_service_id(s: &str) -> bool {
@@ -38,6 +43,17 @@ impl From<&EventRow> for StatusEventOut {
             description: r.description.clone(),
             created_at: r.created_at,
         }
+    }
+}
+
+impl Resource for EventRow {
+    const KIND: &'static str = "status_event";
+    const TABLE: &'static str = "status_events";
+    const SELECT: &'static str = EVENT_COLUMNS;
+    const PATH: &'static str = "/api/v1/status/events";
+    type Out = StatusEventOut;
+    fn out(&self) -> StatusEventOut {
+        StatusEventOut::from(self)
     }
 }
 
