@@ -39,21 +39,33 @@ impl TextRule {
 
 /// A field whose value is one of `options` (trimmed): "must be one of a, b, c", type `enum`.
 #[derive(Debug, Clone, Copy)]
-pub struct OneOf(pub &'static [&'static str]);
+pub struct OneOf {
+    pub field: &'static str,
+    pub options: &'static [&'static str],
+}
 
 impl OneOf {
-    /// Whether `v` (as is, untrimmed) is one of the options.
-    pub fn allows(&self, v: &str) -> bool {
-        self.0.contains(&v)
+    pub const fn new(field: &'static str, options: &'static [&'static str]) -> Self {
+        OneOf { field, options }
     }
 
-    /// The trimmed value, if it is one of the options.
+    /// Whether `v` (as is, untrimmed) is one of the options.
+    pub fn allows(&self, v: &str) -> bool {
+        self.options.contains(&v)
+    }
+
+    /// The trimmed value, if it is one of the options; the error at `loc` otherwise.
     pub fn validate(&self, raw: &str, loc: &[&str]) -> Result<String, FieldError> {
         let v = raw.trim();
         self.allows(v).then(|| v.to_string()).ok_or_else(|| self.error(loc))
     }
 
     pub fn error(&self, loc: &[&str]) -> FieldError {
-        FieldError::new(loc, format!("must be one of {}", self.0.join(", ")), "enum")
+        FieldError::new(loc, format!("must be one of {}", self.options.join(", ")), "enum")
+    }
+
+    /// A PATCH of the field (loc `["body", field]`): see [`Patch::required`].
+    pub fn required(&self, patch: &Patch<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+        patch.required(self.field, errors, |v| self.validate(v, &["body", self.field]))
     }
 }

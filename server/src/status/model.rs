@@ -12,7 +12,7 @@ use crate::{
 };
 
 pub const EVENT_STATUSES: &[&str] = &["operational", "degraded", "down", "maintenance"];
-pub const STATUS: OneOf = OneOf(EVENT_STATUSES);
+pub const STATUS: OneOf = OneOf::new("status", EVENT_STATUSES);
 pub const DESCRIPTION: TextRule = TextRule::new("description", 0, 2000);
 
 /// `^[a-z0-9][a-z0-9_-]{0,63}$`

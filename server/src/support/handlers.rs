@@ -23,11 +23,13 @@ use crate::{
         idempotency::Write,
         list::{CREATED_AT, ListPage, Sort, SortField, UPDATED_AT},
     },
-    resource::{self, Access, Create, Item},
+    resource::{self, Access, Changes, Create, Item},
     state::AppState,
 };
 
 const SORTS: &[SortField] = &[CREATED_AT, UPDATED_AT];
+/// What `q` searches, for authors and for administrators (who also search the email).
+const SEARCH: [&[&str]; 2] = [&["subject", "message"], &["subject", "message", "email"]];
 
 /// The author's and the back office's: anyone else gets 404.
 fn access(auth: &AuthUser, t: &TicketRow) -> Access {
@@ -49,27 +51,17 @@ pub async fn list_tickets(
     ApiQuery(q): ApiQuery<TicketListQuery>,
 ) -> ApiResult<Response> {
     let sort = Sort::parse(q.sort.as_deref(), SORTS, "-created_at")?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| STATUS.validate(s, &["query", "status"]))
-        .transpose()
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let admin = auth.user.is_admin;
+    let status = q.status.as_deref().map(|s| STATUS.validate(s, &["query", "status"]));
+    let status = status.transpose().map_err(|e| ApiError::validation(vec![e]))?;
     let mut filter = Filter::new();
-    if !admin {
+    if !auth.user.is_admin {
         filter.cond("user_id = {}", vec![Arg::Uuid(auth.user.id)]);
     }
     if let Some(s) = &status {
         filter.cond("status = {}", vec![Arg::Text(s.clone())]);
     }
     if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let columns: &[&str] = if admin {
-            &["subject", "message", "email"]
-        } else {
-            &["subject", "message"]
-        };
-        filter.search(columns, s);
+        filter.search(SEARCH[usize::from(auth.user.is_admin)], s);
     }
     let caller = Some(auth.user.id);
     resource::list::<TicketRow>(&state, (&headers, &uri), caller, sort, filter, &q.params()).await
@@ -150,36 +142,28 @@ pub async fn update_ticket(
     let mut errors = Vec::new();
     let subject = SUBJECT.required(&body.subject, &mut errors);
     let message = MESSAGE.required(&body.message, &mut errors);
-    let status = body
-        .status
-        .required("status", &mut errors, |v| STATUS.validate(v, &["body", "status"]));
+    let status = STATUS.required(&body.status, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let item = Item::new(&state, &headers, id);
-    let audit = ("ticket.update", auth.user.id);
-    item.update(
-        write.keyed,
-        audit,
-        |t| access(&auth, t),
-        async |tx: &mut Tx, row: &TicketRow, ch| {
-            if !auth.user.is_admin {
-                let edits_text = subject.is_some() || message.is_some();
-                if edits_text && row.status == "closed" {
-                    return Err(ApiError::forbidden("A closed ticket cannot be edited."));
-                }
-                if status.as_deref().is_some_and(|s| s != "closed") {
-                    return Err(ApiError::forbidden(
-                        "You can only close your ticket; support sets the other statuses.",
-                    ));
-                }
+    let apply = async |tx: &mut Tx, row: &TicketRow, ch: &mut Changes| {
+        if !auth.user.is_admin {
+            let edits_text = subject.is_some() || message.is_some();
+            if edits_text && row.status == "closed" {
+                return Err(ApiError::forbidden("A closed ticket cannot be edited."));
             }
-            let subject = ch.set("subject", &row.subject, subject.as_ref());
-            let message = ch.set("message", &row.message, message.as_ref());
-            let status = ch.set("status", &row.status, status.as_ref());
-            ch.note("status", &status);
-            Ok(store::update(tx, id, &subject, &message, &status, now()).await?)
-        },
-    )
-    .await
+            if status.as_deref().is_some_and(|s| s != "closed") {
+                return Err(ApiError::forbidden(
+                    "You can only close your ticket; support sets the other statuses.",
+                ));
+            }
+        }
+        let subject = ch.set("subject", &row.subject, subject.as_ref());
+        let message = ch.set("message", &row.message, message.as_ref());
+        let status = ch.set("status", &row.status, status.as_ref());
+        ch.note("status", &status);
+        Ok(store::update(tx, id, &subject, &message, &status, now()).await?)
+    };
+    let (item, audit) = (Item::new(&state, &headers, id), ("ticket.update", auth.user.id));
+    item.update(write.keyed, audit, |t| access(&auth, t), apply).await
 }

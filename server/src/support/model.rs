@@ -14,7 +14,7 @@ use crate::{
 };
 
 pub const STATUSES: &[&str] = &["open", "pending", "resolved", "closed"];
-pub const STATUS: OneOf = OneOf(STATUSES);
+pub const STATUS: OneOf = OneOf::new("status", STATUSES);
 pub const SUBJECT: TextRule = TextRule::new("subject", 1, 200);
 pub const MESSAGE: TextRule = TextRule::new("message", 1, 10_000);
 
