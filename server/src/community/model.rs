@@ -6,10 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::store::{COLUMNS, PostRow};
-use crate::{
-    http::list::ListParams,
-    resource::{Patch, Resource, TextRule},
-};
+use crate::resource::{Patch, Resource, TextRule};
 
 pub const TITLE: TextRule = TextRule::new("title", 1, 200);
 pub const CONTENT: TextRule = TextRule::new("content", 1, 20_000);
@@ -89,13 +86,4 @@ pub struct PostListQuery {
     pub include_total: Option<bool>,
 }
 
-impl PostListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(PostListQuery);

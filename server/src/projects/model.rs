@@ -6,10 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::store::{COLUMNS, ProjectRow};
-use crate::{
-    http::list::ListParams,
-    resource::{Patch, Resource, TextRule},
-};
+use crate::resource::{Patch, Resource, TextRule};
 
 pub const NAME: TextRule = TextRule::new("name", 1, 200);
 pub const DESCRIPTION: TextRule = TextRule::new("description", 0, 5000);
@@ -88,13 +85,4 @@ pub struct ProjectListQuery {
     pub include_total: Option<bool>,
 }
 
-impl ProjectListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(ProjectListQuery);

@@ -43,6 +43,24 @@ pub async fn list<R: Resource>(
     Ok(listing.respond(request.0, request.1, fetched, R::out))
 }
 
+/// `params()` of a list's query struct: its `page`, `page_size`, `cursor` and `include_total` fields (kept
+/// in the struct itself, where their documentation goes into the OpenAPI parameters) as `ListParams`.
+#[macro_export]
+macro_rules! list_params {
+    ($query:ty) => {
+        impl $query {
+            pub fn params(&self) -> $crate::http::list::ListParams {
+                $crate::http::list::ListParams {
+                    page: self.page,
+                    page_size: self.page_size,
+                    cursor: self.cursor.clone(),
+                    include_total: self.include_total,
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,10 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::store::{EVENT_COLUMNS, EventRow, ServiceRow};
-use crate::{
-    http::list::ListParams,
-    resource::{OneOf, Resource, TextRule},
-};
+use crate::resource::{OneOf, Resource, TextRule};
 
 pub const EVENT_STATUSES: &[&str] = &["operational", "degraded", "down", "maintenance"];
 pub const STATUS: OneOf = OneOf::new("status", EVENT_STATUSES);
@@ -127,16 +124,7 @@ pub struct EventListQuery {
     pub include_total: Option<bool>,
 }
 
-impl EventListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(EventListQuery);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,6 @@ use super::store::{COLUMNS, TicketRow};
 use crate::{
     auth::model::Email,
     error::FieldError,
-    http::list::ListParams,
     resource::{OneOf, Patch, Resource, TextRule},
 };
 
@@ -121,13 +120,4 @@ pub struct TicketListQuery {
     pub include_total: Option<bool>,
 }
 
-impl TicketListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(TicketListQuery);
