@@ -240,3 +240,23 @@ pub async fn create<R: Resource>(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_list_what_differs_then_the_noted_values() {
+        let mut ch = Changes::default();
+        assert_eq!(ch.set("name", &"a".to_string(), Some(&"b".to_string())), "b");
+        assert_eq!(ch.set("same", &1, Some(&1)), 1);
+        assert_eq!(ch.set("absent", &Some(2), None), Some(2));
+        assert_eq!(ch.set("cleared", &Some(2), Some(&None)), None);
+        ch.note("status", "open");
+        assert_eq!(
+            serde_json::to_string(&ch.meta()).unwrap(),
+            r#"{"fields":["name","cleared"],"status":"open"}"#
+        );
+        assert_eq!(Changes::default().meta(), serde_json::json!({"fields": []}));
+    }
+}
