@@ -21,6 +21,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod otel;
 pub mod projects;
+pub mod resource;
 pub mod security;
 pub mod server;
 pub mod state;

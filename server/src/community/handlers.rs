@@ -3,31 +3,28 @@
 use axum::{
     extract::{OriginalUri, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    model::{CreatePost, PostListQuery, PostOut, UpdatePost},
+    model::{CONTENT, CreatePost, PostListQuery, PostOut, TITLE, UpdatePost},
     store::{self, PostRow},
 };
 use crate::error::Code;
 use crate::{
-    audit::{self, Entry},
-    auth::model::text_field,
     db::{
         Tx, now,
-        query::{Arg, Filter},
+        query::{Arg, Filter, Quota},
     },
     error::{ApiError, ApiResult, Problem},
     http::{
         auth::AuthUser,
-        conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
-        idempotency::{self, Write, WriteNoBody},
-        list::{self, CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},
+        idempotency::{Write, WriteNoBody},
+        list::{CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},
     },
+    resource::{self, Access, Create, Item},
     state::AppState,
 };
 
@@ -40,10 +37,6 @@ const SORTS: &[SortField] = &[
         kind: SortKind::Text,
     },
 ];
-
-fn not_found() -> ApiError {
-    ApiError::not_found("post")
-}
 
 /// Posts, newest first. Public.
 #[utoipa::path(get, path = "/community/posts", tag = "community", params(PostListQuery),
@@ -59,26 +52,15 @@ pub async fn list_posts(
     ApiQuery(q): ApiQuery<PostListQuery>,
 ) -> ApiResult<Response> {
     let sort = Sort::parse(q.sort.as_deref(), SORTS, "-created_at")?;
-    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    // Public list: the cursor is bound to the list and its filters, not to a principal.
-    let scope = format!(
-        "posts|{}|{}|{}",
-        sort.as_str(),
-        q.author_id.map(|a| a.to_string()).unwrap_or_default(),
-        search.unwrap_or("")
-    );
-    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
     let mut filter = Filter::new();
     if let Some(author) = q.author_id {
         filter.cond("author_id = {}", vec![Arg::Uuid(author)]);
     }
-    if let Some(s) = search {
+    if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         filter.search(&["title", "content"], s);
     }
-    let fetched = listing
-        .fetch::<PostRow>(&state.db, store::COLUMNS, "community_posts", filter)
-        .await?;
-    Ok(listing.respond(&headers, &uri, fetched, |r| PostOut::from(r)))
+    // Public list: the cursor is bound to the list and its filters, not to a principal.
+    resource::list::<PostRow>(&state, (&headers, &uri), None, sort, filter, &q.params()).await
 }
 
 /// Write a post (a verified email is required unless `COMMUNITY_REQUIRE_VERIFIED=false`).
@@ -104,33 +86,15 @@ pub async fn create_post(
         ));
     }
     let mut errors = Vec::new();
-    let title = text_field(&write.body.title, &["body", "title"], 1, 200)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let content = text_field(&write.body.content, &["body", "content"], 1, 20_000)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let title = TITLE.check(&write.body.title, &mut errors);
+    let content = CONTENT.check(&write.body.content, &mut errors);
     let (Some(title), Some(content), true) = (title, content, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let max = i64::from(state.settings.content.max_posts_per_user);
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await?;
-        if crate::db::query::over_quota(tx, crate::db::query::Quota::Posts, auth.user.id, max).await? {
-            return Err(ApiError::conflict(
-                Code::QuotaExceeded,
-                format!("You can have at most {max} posts."),
-            ));
-        }
-        audit::record(
-            tx,
-            Entry::new("post.create", Some(auth.user.id)).resource("post", row.id),
-        )
-        .await?;
-        Ok(created(
-            &PostOut::from(&row),
-            &format!("/api/v1/community/posts/{}", row.id),
-        ))
+    let how = Create::new("post.create", Some(auth.user.id)).limit(Quota::Posts, max, "posts");
+    resource::create(&state, write.keyed, how, async |tx: &mut Tx| {
+        store::insert(tx, auth.user.id, &auth.user.full_name, &title, &content, now()).await
     })
     .await
 }
@@ -145,8 +109,7 @@ pub async fn get_post(
     headers: HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let row = store::get_read(&state.db, id).await?.ok_or_else(not_found)?;
-    Ok(json_with_etag(&headers, StatusCode::OK, &PostOut::from(&row)))
+    Item::new(&state, &headers, id).get::<PostRow>(|_| Access::Allow).await
 }
 
 /// Edit one's own post. Anyone else, administrators included, gets 403 (the post is public, so 404 would lie).
@@ -166,43 +129,19 @@ pub async fn update_post(
     write: Write<UpdatePost>,
 ) -> ApiResult<Response> {
     let mut errors = Vec::new();
-    let title = write.body.title.as_deref().and_then(|v| {
-        text_field(v, &["body", "title"], 1, 200)
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
-    let content = write.body.content.as_deref().and_then(|v| {
-        text_field(v, &["body", "content"], 1, 20_000)
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
+    let title = TITLE.required(&write.body.title, &mut errors);
+    let content = CONTENT.required(&write.body.content, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = store::get(tx, id).await?.ok_or_else(not_found)?;
-        if row.author_id != auth.user.id {
-            return Err(ApiError::forbidden("Only the author can edit a post."));
-        }
-        check_if_match(&headers, &etag_for(&PostOut::from(&row)))?;
-        let new_title = title.clone().unwrap_or_else(|| row.title.clone());
-        let new_content = content.clone().unwrap_or_else(|| row.content.clone());
-        let fields: Vec<&str> = [
-            ("title", new_title != row.title),
-            ("content", new_content != row.content),
-        ]
-        .into_iter()
-        .filter_map(|(n, changed)| changed.then_some(n))
-        .collect();
-        let updated = store::update(tx, id, &new_title, &new_content, now()).await?;
-        audit::record(
-            tx,
-            Entry::new("post.update", Some(auth.user.id))
-                .resource("post", id)
-                .meta(json!({"fields": fields})),
-        )
-        .await?;
-        Ok(written(&PostOut::from(&updated)))
+    let access =
+        |p: &PostRow| Access::forbidden_unless(p.author_id == auth.user.id, "Only the author can edit a post.");
+    let item = Item::new(&state, &headers, id);
+    let audit = ("post.update", auth.user.id);
+    item.update(write.keyed, audit, access, async |tx: &mut Tx, row: &PostRow, ch| {
+        let title = ch.set("title", &row.title, title.as_ref());
+        let content = ch.set("content", &row.content, content.as_ref());
+        Ok(store::update(tx, id, &title, &content, now()).await?)
     })
     .await
 }
@@ -222,17 +161,10 @@ pub async fn delete_post(
     ApiPath(id): ApiPath<Uuid>,
     write: WriteNoBody,
 ) -> ApiResult<Response> {
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = store::get(tx, id).await?.ok_or_else(not_found)?;
-        if row.author_id != auth.user.id && !auth.user.is_admin {
-            return Err(ApiError::forbidden(
-                "Only the author or an administrator can delete a post.",
-            ));
-        }
-        check_if_match(&headers, &etag_for(&PostOut::from(&row)))?;
-        store::delete(tx, id).await?;
-        audit::record(tx, Entry::new("post.delete", Some(auth.user.id)).resource("post", id)).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+    let access = |p: &PostRow| {
+        let may = p.author_id == auth.user.id || auth.user.is_admin;
+        Access::forbidden_unless(may, "Only the author or an administrator can delete a post.")
+    };
+    let item = Item::new(&state, &headers, id);
+    item.delete(write.keyed, ("post.delete", auth.user.id), access).await
 }

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::store::PostRow;
-use crate::http::list::ListParams;
+use super::store::{COLUMNS, PostRow};
+use crate::resource::{Patch, Resource, TextRule};
+
+pub const TITLE: TextRule = TextRule::new("title", 1, 200);
+pub const CONTENT: TextRule = TextRule::new("content", 1, 20_000);
 
 /// A post. `content` is plain text: clients render it as text, never as HTML.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +38,17 @@ impl From<&PostRow> for PostOut {
     }
 }
 
+impl Resource for PostRow {
+    const KIND: &'static str = "post";
+    const TABLE: &'static str = "community_posts";
+    const SELECT: &'static str = COLUMNS;
+    const PATH: &'static str = "/api/v1/community/posts";
+    type Out = PostOut;
+    fn out(&self) -> PostOut {
+        PostOut::from(self)
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePost {
     /// 1..200 characters.
@@ -47,12 +61,14 @@ pub struct CreatePost {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdatePost {
-    /// 1..200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub title: Option<String>,
-    /// 1..20000 characters.
-    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
-    pub content: Option<String>,
+    /// 1..200 characters; `null` is refused.
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub title: Patch<String>,
+    /// 1..20000 characters; `null` is refused.
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 20000, pattern = r"\S")]
+    pub content: Patch<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -70,13 +86,4 @@ pub struct PostListQuery {
     pub include_total: Option<bool>,
 }
 
-impl PostListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(PostListQuery);

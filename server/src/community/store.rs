@@ -1,12 +1,12 @@
-//! All SQL of community posts.
+//! All SQL of community posts but reads by id and deletes (`crate::resource`, from `PostRow`'s `Resource`).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    db::{Db, Tx},
+    db::Tx,
     http::list::{ListRow, SortValue},
-    with_db, with_tx,
+    with_tx,
 };
 
 pub const COLUMNS: &str =
@@ -34,19 +34,6 @@ impl ListRow for PostRow {
             _ => SortValue::Time(self.created_at),
         }
     }
-}
-
-/// The row inside a write transaction, locked until the transaction ends (`FOR UPDATE` on PostgreSQL;
-/// SQLite's single writer already excludes every other writer), so a handler's `If-Match` check and the
-/// write that follows are atomic: of concurrent writers holding the same ETag exactly one succeeds.
-pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<PostRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1{}", crate::db::query::for_update(tx)));
-    with_tx!(tx, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
-}
-
-pub async fn get_read(db: &Db, id: Uuid) -> Result<Option<PostRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
-    with_db!(db, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
 }
 
 pub async fn insert(
@@ -89,12 +76,4 @@ pub async fn update(
     .bind(now)
     .fetch_one(c)
     .await)
-}
-
-pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query("DELETE FROM community_posts WHERE id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|_| ()))
 }

@@ -2,32 +2,28 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
+    response::Response,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    model::{CreateProject, Patch, ProjectListQuery, ProjectOut, UpdateProject},
+    model::{CreateProject, DESCRIPTION, NAME, ProjectListQuery, ProjectOut, UpdateProject},
     store::{self, ProjectRow},
 };
-use crate::error::Code;
 use crate::{
-    audit::{self, Entry},
-    auth::model::text_field,
     db::{
         Tx, now,
-        query::{Arg, Filter, Quota, over_quota},
+        query::{Arg, Filter, Quota},
     },
-    error::{ApiError, ApiResult, FieldError, Problem},
+    error::{ApiError, ApiResult, Problem},
     http::{
         auth::AuthUser,
-        conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
-        idempotency::{self, Write, WriteNoBody},
-        list::{self, CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},
+        idempotency::{Write, WriteNoBody},
+        list::{CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},
     },
+    resource::{self, Access, Create, Item},
     state::AppState,
 };
 
@@ -41,22 +37,9 @@ const SORTS: &[SortField] = &[
     },
 ];
 
-fn not_found() -> ApiError {
-    ApiError::not_found("project")
-}
-
-/// The project if the caller may see it (owner or admin); otherwise 404, never 403.
-async fn visible(tx: &mut Tx, auth: &AuthUser, id: Uuid) -> ApiResult<ProjectRow> {
-    store::get(tx, id)
-        .await?
-        .filter(|p| p.owner_id == auth.user.id || auth.user.is_admin)
-        .ok_or_else(not_found)
-}
-
-fn description_field(raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    text_field(raw, &["body", "description"], 0, 5000)
-        .map_err(|e| errors.push(e))
-        .ok()
+/// Private to the owner (and administrators): anyone else gets 404, never 403.
+fn access(auth: &AuthUser, p: &ProjectRow) -> Access {
+    Access::hidden_unless(p.owner_id == auth.user.id || auth.user.is_admin)
 }
 
 /// The caller's projects (administrators: `owner_id` for another user's).
@@ -79,23 +62,13 @@ pub async fn list_projects(
         _ => auth.user.id,
     };
     let sort = Sort::parse(q.sort.as_deref(), SORTS, "-created_at")?;
-    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let scope = format!(
-        "projects|{}|{owner}|{}|{}",
-        auth.user.id,
-        sort.as_str(),
-        search.unwrap_or("")
-    );
-    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
     let mut filter = Filter::new();
     filter.cond("owner_id = {}", vec![Arg::Uuid(owner)]);
-    if let Some(s) = search {
+    if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         filter.search(&["name"], s);
     }
-    let fetched = listing
-        .fetch::<ProjectRow>(&state.db, store::COLUMNS, "projects", filter)
-        .await?;
-    Ok(listing.respond(&headers, &uri, fetched, |r| ProjectOut::from(r)))
+    let caller = Some(auth.user.id);
+    resource::list::<ProjectRow>(&state, (&headers, &uri), caller, sort, filter, &q.params()).await
 }
 
 /// Create a project.
@@ -113,32 +86,16 @@ pub async fn create_project(
 ) -> ApiResult<Response> {
     let body = write.body;
     let mut errors = Vec::new();
-    let name = text_field(&body.name, &["body", "name"], 1, 200)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let description = body.description.as_deref().map(|d| description_field(d, &mut errors));
+    let name = NAME.check(&body.name, &mut errors);
+    let description = body.description.as_deref().map(|d| DESCRIPTION.check(d, &mut errors));
     let (Some(name), true) = (name, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let description = description.flatten();
     let max = state.settings.content.max_projects_per_user as i64;
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = store::insert(tx, auth.user.id, &name, description.as_deref(), now()).await?;
-        if over_quota(tx, Quota::Projects, auth.user.id, max).await? {
-            return Err(ApiError::conflict(
-                Code::QuotaExceeded,
-                format!("You can have at most {max} projects."),
-            ));
-        }
-        audit::record(
-            tx,
-            Entry::new("project.create", Some(auth.user.id)).resource("project", row.id),
-        )
-        .await?;
-        Ok(created(
-            &ProjectOut::from(&row),
-            &format!("/api/v1/projects/{}", row.id),
-        ))
+    let how = Create::new("project.create", Some(auth.user.id)).limit(Quota::Projects, max, "projects");
+    resource::create(&state, write.keyed, how, async |tx: &mut Tx| {
+        store::insert(tx, auth.user.id, &name, description.as_deref(), now()).await
     })
     .await
 }
@@ -154,11 +111,8 @@ pub async fn get_project(
     headers: HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let row = store::get_read(&state.db, id)
-        .await?
-        .filter(|p| p.owner_id == auth.user.id || auth.user.is_admin)
-        .ok_or_else(not_found)?;
-    Ok(json_with_etag(&headers, StatusCode::OK, &ProjectOut::from(&row)))
+    let item = Item::new(&state, &headers, id);
+    item.get(|p| access(&auth, p)).await
 }
 
 /// Change a project. `If-Match` makes it conditional; `name: null` is refused, `description: null` clears.
@@ -176,48 +130,24 @@ pub async fn update_project(
     ApiPath(id): ApiPath<Uuid>,
     write: Write<UpdateProject>,
 ) -> ApiResult<Response> {
-    let body = write.body;
     let mut errors = Vec::new();
-    let name = match &body.name {
-        Patch::Absent => None,
-        Patch::Null => {
-            errors.push(FieldError::new(&["body", "name"], "must not be null", "null"));
-            None
-        }
-        Patch::Value(v) => text_field(v, &["body", "name"], 1, 200)
-            .map_err(|e| errors.push(e))
-            .ok(),
-    };
-    let description = match &body.description {
-        Patch::Absent => None,
-        Patch::Null => Some(None),
-        Patch::Value(v) => description_field(v, &mut errors).map(Some),
-    };
+    let name = NAME.required(&write.body.name, &mut errors);
+    let description = DESCRIPTION.nullable(&write.body.description, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = visible(tx, &auth, id).await?;
-        check_if_match(&headers, &etag_for(&ProjectOut::from(&row)))?;
-        let new_name = name.clone().unwrap_or_else(|| row.name.clone());
-        let new_description = description.clone().unwrap_or_else(|| row.description.clone());
-        let mut fields = Vec::new();
-        if new_name != row.name {
-            fields.push("name");
-        }
-        if new_description != row.description {
-            fields.push("description");
-        }
-        let updated = store::update(tx, id, &new_name, new_description.as_deref(), now()).await?;
-        audit::record(
-            tx,
-            Entry::new("project.update", Some(auth.user.id))
-                .resource("project", id)
-                .meta(json!({"fields": fields})),
-        )
-        .await?;
-        Ok(written(&ProjectOut::from(&updated)))
-    })
+    let item = Item::new(&state, &headers, id);
+    let audit = ("project.update", auth.user.id);
+    item.update(
+        write.keyed,
+        audit,
+        |p| access(&auth, p),
+        async |tx: &mut Tx, row: &ProjectRow, ch| {
+            let name = ch.set("name", &row.name, name.as_ref());
+            let description = ch.set("description", &row.description, description.as_ref());
+            Ok(store::update(tx, id, &name, description.as_deref(), now()).await?)
+        },
+    )
     .await
 }
 
@@ -235,16 +165,7 @@ pub async fn delete_project(
     ApiPath(id): ApiPath<Uuid>,
     write: WriteNoBody,
 ) -> ApiResult<Response> {
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = visible(tx, &auth, id).await?;
-        check_if_match(&headers, &etag_for(&ProjectOut::from(&row)))?;
-        store::delete(tx, id).await?;
-        audit::record(
-            tx,
-            Entry::new("project.delete", Some(auth.user.id)).resource("project", id),
-        )
-        .await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+    let item = Item::new(&state, &headers, id);
+    item.delete(write.keyed, ("project.delete", auth.user.id), |p| access(&auth, p))
+        .await
 }

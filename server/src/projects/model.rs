@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::store::ProjectRow;
-use crate::http::list::ListParams;
+use super::store::{COLUMNS, ProjectRow};
+use crate::resource::{Patch, Resource, TextRule};
+
+pub const NAME: TextRule = TextRule::new("name", 1, 200);
+pub const DESCRIPTION: TextRule = TextRule::new("description", 0, 5000);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectOut {
@@ -31,6 +34,17 @@ impl From<&ProjectRow> for ProjectOut {
     }
 }
 
+impl Resource for ProjectRow {
+    const KIND: &'static str = "project";
+    const TABLE: &'static str = "projects";
+    const SELECT: &'static str = COLUMNS;
+    const PATH: &'static str = "/api/v1/projects";
+    type Out = ProjectOut;
+    fn out(&self) -> ProjectOut {
+        ProjectOut::from(self)
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProject {
     /// 1..200 characters.
@@ -39,24 +53,6 @@ pub struct CreateProject {
     /// At most 5000 characters.
     #[schema(max_length = 5000)]
     pub description: Option<String>,
-}
-
-/// A field that may be absent (leave as is), `null`, or a value.
-#[derive(Debug, Default)]
-pub enum Patch<T> {
-    #[default]
-    Absent,
-    Null,
-    Value(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Option::<T>::deserialize(d)? {
-            None => Patch::Null,
-            Some(v) => Patch::Value(v),
-        })
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,13 +85,4 @@ pub struct ProjectListQuery {
     pub include_total: Option<bool>,
 }
 
-impl ProjectListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(ProjectListQuery);

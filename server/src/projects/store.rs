@@ -1,10 +1,10 @@
-//! All SQL of projects.
+//! All SQL of projects but reads by id and deletes (`crate::resource`, from `ProjectRow`'s `Resource`).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    db::{Db, Tx},
+    db::Tx,
     http::list::{ListRow, SortValue},
     with_tx,
 };
@@ -32,19 +32,6 @@ impl ListRow for ProjectRow {
             _ => SortValue::Time(self.created_at),
         }
     }
-}
-
-/// The row inside a write transaction, locked until the transaction ends (`FOR UPDATE` on PostgreSQL;
-/// SQLite's single writer already excludes every other writer), so a handler's `If-Match` check and the
-/// write that follows are atomic: of concurrent writers holding the same ETag exactly one succeeds.
-pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1{}", crate::db::query::for_update(tx)));
-    with_tx!(tx, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
-}
-
-pub async fn get_read(db: &Db, id: Uuid) -> Result<Option<ProjectRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
-    crate::with_db!(db, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
 }
 
 pub async fn insert(
@@ -84,12 +71,4 @@ pub async fn update(
     .bind(now)
     .fetch_one(c)
     .await)
-}
-
-pub async fn delete(tx: &mut Tx, id: Uuid) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query("DELETE FROM projects WHERE id = $1")
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|_| ()))
 }

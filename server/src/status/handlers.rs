@@ -12,8 +12,6 @@ use super::{
     store::{self, EventRow},
 };
 use crate::{
-    audit::{self, Entry},
-    auth::model::text_field,
     db::{
         Tx, now,
         query::{Arg, Filter},
@@ -21,19 +19,16 @@ use crate::{
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
         auth::AdminUser,
-        conditional::{created, json_with_etag},
+        conditional::json_with_etag,
         extract::{ApiPath, ApiQuery},
-        idempotency::{self, Write},
-        list::{self, CREATED_AT, ListPage, Sort, SortField},
+        idempotency::Write,
+        list::{CREATED_AT, ListPage, Sort, SortField},
     },
+    resource::{self, Create},
     state::AppState,
 };
 
 const SORTS: &[SortField] = &[CREATED_AT];
-
-fn status_error(loc: &[&str]) -> FieldError {
-    FieldError::new(loc, format!("must be one of {}", EVENT_STATUSES.join(", ")), "enum")
-}
 
 fn service_error(loc: &[&str]) -> FieldError {
     FieldError::new(loc, "must match ^[a-z0-9][a-z0-9_-]{0,63}$", "pattern")
@@ -57,35 +52,22 @@ pub async fn create_event(
     if !valid_service_id(&service_id) {
         errors.push(service_error(&["body", "service_id"]));
     }
-    let status = body.status.trim().to_string();
-    if !EVENT_STATUSES.contains(&status.as_str()) {
-        errors.push(status_error(&["body", "status"]));
-    }
+    let status = STATUS
+        .validate(&body.status, &["body", "status"])
+        .map_err(|e| errors.push(e));
     let description = body
         .description
         .as_deref()
-        .and_then(|d| {
-            text_field(d, &["body", "description"], 0, 2000)
-                .map_err(|e| errors.push(e))
-                .ok()
-        })
-        .filter(|d| !d.is_empty());
-    if !errors.is_empty() {
+        .and_then(|d| DESCRIPTION.check(d, &mut errors));
+    let (Ok(status), true) = (status, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
-    }
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = store::insert_event(tx, &service_id, &status, description.as_deref(), now()).await?;
-        audit::record(
-            tx,
-            Entry::new("status_event.create", Some(admin.user.id))
-                .resource("status_event", row.id)
-                .meta(json!({"service_id": row.service_id, "status": row.status})),
-        )
-        .await?;
-        Ok(created(
-            &StatusEventOut::from(&row),
-            &format!("/api/v1/status/services/{}", row.service_id),
-        ))
+    };
+    let description = description.filter(|d| !d.is_empty());
+    let how = Create::new("status_event.create", Some(admin.user.id))
+        .meta(json!({"service_id": service_id, "status": status}))
+        .location(format!("/api/v1/status/services/{service_id}"));
+    resource::create(&state, write.keyed, how, async |tx: &mut Tx| {
+        store::insert_event(tx, &service_id, &status, description.as_deref(), now()).await
     })
     .await
 }
@@ -105,19 +87,13 @@ pub async fn list_events(
     if q.service_id.as_deref().is_some_and(|s| !valid_service_id(s)) {
         errors.push(service_error(&["query", "service_id"]));
     }
-    if q.status.as_deref().is_some_and(|s| !EVENT_STATUSES.contains(&s)) {
-        errors.push(status_error(&["query", "status"]));
+    if q.status.as_deref().is_some_and(|s| !STATUS.allows(s)) {
+        errors.push(STATUS.error(&["query", "status"]));
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let sort = Sort::parse(None, SORTS, "-created_at")?;
-    let scope = format!(
-        "status_events|{}|{}",
-        q.service_id.as_deref().unwrap_or(""),
-        q.status.as_deref().unwrap_or("")
-    );
-    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
     let mut filter = Filter::new();
     if let Some(s) = &q.service_id {
         filter.cond("service_id = {}", vec![Arg::Text(s.clone())]);
@@ -125,10 +101,7 @@ pub async fn list_events(
     if let Some(s) = &q.status {
         filter.cond("status = {}", vec![Arg::Text(s.clone())]);
     }
-    let fetched = listing
-        .fetch::<EventRow>(&state.db, store::EVENT_COLUMNS, "status_events", filter)
-        .await?;
-    Ok(listing.respond(&headers, &uri, fetched, |r| StatusEventOut::from(r)))
+    resource::list::<EventRow>(&state, (&headers, &uri), None, sort, filter, &q.params()).await
 }
 
 /// The status page: the overall status and each service's latest state. Public.

@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::store::{EventRow, ServiceRow};
-use crate::http::list::ListParams;
+use super::store::{EVENT_COLUMNS, EventRow, ServiceRow};
+use crate::resource::{OneOf, Resource, TextRule};
 
 pub const EVENT_STATUSES: &[&str] = &["operational", "degraded", "down", "maintenance"];
+pub const STATUS: OneOf = OneOf::new("status", EVENT_STATUSES);
+pub const DESCRIPTION: TextRule = TextRule::new("description", 0, 2000);
 
 /// `^[a-z0-9][a-z0-9_-]{0,63}$`
 pub fn valid_service_id(s: &str) -> bool {
@@ -38,6 +40,17 @@ impl From<&EventRow> for StatusEventOut {
             description: r.description.clone(),
             created_at: r.created_at,
         }
+    }
+}
+
+impl Resource for EventRow {
+    const KIND: &'static str = "status_event";
+    const TABLE: &'static str = "status_events";
+    const SELECT: &'static str = EVENT_COLUMNS;
+    const PATH: &'static str = "/api/v1/status/events";
+    type Out = StatusEventOut;
+    fn out(&self) -> StatusEventOut {
+        StatusEventOut::from(self)
     }
 }
 
@@ -111,16 +124,7 @@ pub struct EventListQuery {
     pub include_total: Option<bool>,
 }
 
-impl EventListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(EventListQuery);
 
 #[cfg(test)]
 mod tests {

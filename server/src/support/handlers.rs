@@ -2,51 +2,38 @@
 
 use axum::{
     extract::{OriginalUri, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::Response,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    model::{CreateTicket, STATUSES, TicketListQuery, TicketOut, UpdateTicket},
+    model::{CreateTicket, MESSAGE, STATUS, SUBJECT, TicketListQuery, TicketOut, UpdateTicket},
     store::{self, NewTicket, TicketRow},
 };
-use crate::error::Code;
 use crate::{
-    audit::{self, Entry},
-    auth::model::{Email, text_field},
     db::{
         Tx, now,
-        query::{Arg, Filter},
+        query::{Arg, Filter, Quota},
     },
-    error::{ApiError, ApiResult, FieldError, Problem},
+    error::{ApiError, ApiResult, Problem},
     http::{
         auth::AuthUser,
-        conditional::{check_if_match, created, etag_for, json_with_etag, written},
         extract::{ApiPath, ApiQuery},
-        idempotency::{self, Write},
-        list::{self, CREATED_AT, ListPage, Sort, SortField, UPDATED_AT},
+        idempotency::Write,
+        list::{CREATED_AT, ListPage, Sort, SortField, UPDATED_AT},
     },
+    resource::{self, Access, Changes, Create, Item},
     state::AppState,
 };
 
 const SORTS: &[SortField] = &[CREATED_AT, UPDATED_AT];
+/// What `q` searches, for authors and for administrators (who also search the email).
+const SEARCH: [&[&str]; 2] = [&["subject", "message"], &["subject", "message", "email"]];
 
-fn not_found() -> ApiError {
-    ApiError::not_found("ticket")
-}
-
-fn may_see(auth: &AuthUser, t: &TicketRow) -> bool {
-    auth.user.is_admin || t.user_id == Some(auth.user.id)
-}
-
-fn status_field(raw: &str, loc: &[&str]) -> Result<String, FieldError> {
-    let v = raw.trim();
-    STATUSES
-        .contains(&v)
-        .then(|| v.to_string())
-        .ok_or_else(|| FieldError::new(loc, format!("must be one of {}", STATUSES.join(", ")), "enum"))
+/// The author's and the back office's: anyone else gets 404.
+fn access(auth: &AuthUser, t: &TicketRow) -> Access {
+    Access::hidden_unless(auth.user.is_admin || t.user_id == Some(auth.user.id))
 }
 
 /// Tickets: your own, or all of them for administrators.
@@ -64,41 +51,20 @@ pub async fn list_tickets(
     ApiQuery(q): ApiQuery<TicketListQuery>,
 ) -> ApiResult<Response> {
     let sort = Sort::parse(q.sort.as_deref(), SORTS, "-created_at")?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| status_field(s, &["query", "status"]))
-        .transpose()
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let admin = auth.user.is_admin;
-    let scope = format!(
-        "tickets|{}|{admin}|{}|{}|{}",
-        auth.user.id,
-        sort.as_str(),
-        status.as_deref().unwrap_or(""),
-        search.unwrap_or("")
-    );
-    let listing = list::Listing::new(&state.cursor_key, scope, sort, &q.params())?;
+    let status = q.status.as_deref().map(|s| STATUS.validate(s, &["query", "status"]));
+    let status = status.transpose().map_err(|e| ApiError::validation(vec![e]))?;
     let mut filter = Filter::new();
-    if !admin {
+    if !auth.user.is_admin {
         filter.cond("user_id = {}", vec![Arg::Uuid(auth.user.id)]);
     }
     if let Some(s) = &status {
         filter.cond("status = {}", vec![Arg::Text(s.clone())]);
     }
-    if let Some(s) = search {
-        let columns: &[&str] = if admin {
-            &["subject", "message", "email"]
-        } else {
-            &["subject", "message"]
-        };
-        filter.search(columns, s);
+    if let Some(s) = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        filter.search(SEARCH[usize::from(auth.user.is_admin)], s);
     }
-    let fetched = listing
-        .fetch::<TicketRow>(&state.db, store::COLUMNS, "support_tickets", filter)
-        .await?;
-    Ok(listing.respond(&headers, &uri, fetched, |r| TicketOut::from(r)))
+    let caller = Some(auth.user.id);
+    resource::list::<TicketRow>(&state, (&headers, &uri), caller, sort, filter, &q.params()).await
 }
 
 /// Open a ticket (anonymous allowed: then `email` is required).
@@ -117,58 +83,25 @@ pub async fn create_ticket(
 ) -> ApiResult<Response> {
     let body = write.body;
     let mut errors = Vec::new();
-    let email = match (&body.email, &auth) {
-        (Some(raw), _) => Email::parse(raw).map(|e| e.as_str().to_string()).or_else(|| {
-            errors.push(FieldError::new(
-                &["body", "email"],
-                "is not a valid email address",
-                "value_error",
-            ));
-            None
-        }),
-        (None, Some(a)) => Some(a.user.email.clone()),
-        (None, None) => {
-            errors.push(FieldError::new(
-                &["body", "email"],
-                "Field required when not signed in",
-                "missing",
-            ));
-            None
-        }
-    };
-    let subject = text_field(&body.subject, &["body", "subject"], 1, 200)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let message = text_field(&body.message, &["body", "message"], 1, 10_000)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let signed_in = auth.as_ref().map(|a| a.user.email.as_str());
+    let email = body.email_or(signed_in).map_err(|e| errors.push(e)).ok();
+    let subject = SUBJECT.check(&body.subject, &mut errors);
+    let message = MESSAGE.check(&body.message, &mut errors);
     let (Some(email), Some(subject), Some(message), true) = (email, subject, message, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let user_id = auth.as_ref().map(|a| a.user.id);
     let max = i64::from(state.settings.content.max_tickets_per_user);
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
+    // Signed-in users have a quota; anonymous tickets are bounded by the `auth` rate-limit tier.
+    let how = Create::new("ticket.create", user_id).limit(Quota::Tickets, max, "support tickets");
+    resource::create(&state, write.keyed, how, async |tx: &mut Tx| {
         let new = NewTicket {
             user_id,
             email: &email,
             subject: &subject,
             message: &message,
         };
-        let row = store::insert(tx, &new, now()).await?;
-        // Signed-in users have a quota; anonymous tickets are bounded by the `auth` rate-limit tier.
-        if let Some(owner) = user_id
-            && crate::db::query::over_quota(tx, crate::db::query::Quota::Tickets, owner, max).await?
-        {
-            return Err(ApiError::conflict(
-                Code::QuotaExceeded,
-                format!("You can have at most {max} support tickets."),
-            ));
-        }
-        audit::record(tx, Entry::new("ticket.create", user_id).resource("ticket", row.id)).await?;
-        Ok(created(
-            &TicketOut::from(&row),
-            &format!("/api/v1/support/tickets/{}", row.id),
-        ))
+        store::insert(tx, &new, now()).await
     })
     .await
 }
@@ -185,11 +118,7 @@ pub async fn get_ticket(
     headers: HeaderMap,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let row = store::get_read(&state.db, id)
-        .await?
-        .filter(|t| may_see(&auth, t))
-        .ok_or_else(not_found)?;
-    Ok(json_with_etag(&headers, StatusCode::OK, &TicketOut::from(&row)))
+    Item::new(&state, &headers, id).get(|t| access(&auth, t)).await
 }
 
 /// Change a ticket. Authors may edit subject and message while it is not closed, and close it;
@@ -211,29 +140,13 @@ pub async fn update_ticket(
 ) -> ApiResult<Response> {
     let body = write.body;
     let mut errors = Vec::new();
-    let subject = body.subject.as_deref().and_then(|v| {
-        text_field(v, &["body", "subject"], 1, 200)
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
-    let message = body.message.as_deref().and_then(|v| {
-        text_field(v, &["body", "message"], 1, 10_000)
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
-    let status = body
-        .status
-        .as_deref()
-        .and_then(|v| status_field(v, &["body", "status"]).map_err(|e| errors.push(e)).ok());
+    let subject = SUBJECT.required(&body.subject, &mut errors);
+    let message = MESSAGE.required(&body.message, &mut errors);
+    let status = STATUS.required(&body.status, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    idempotency::run(&state, write.keyed, async |tx: &mut Tx| {
-        let row = store::get(tx, id)
-            .await?
-            .filter(|t| may_see(&auth, t))
-            .ok_or_else(not_found)?;
-        check_if_match(&headers, &etag_for(&TicketOut::from(&row)))?;
+    let apply = async |tx: &mut Tx, row: &TicketRow, ch: &mut Changes| {
         if !auth.user.is_admin {
             let edits_text = subject.is_some() || message.is_some();
             if edits_text && row.status == "closed" {
@@ -245,28 +158,12 @@ pub async fn update_ticket(
                 ));
             }
         }
-        let new_subject = subject.clone().unwrap_or_else(|| row.subject.clone());
-        let new_message = message.clone().unwrap_or_else(|| row.message.clone());
-        let new_status = status.clone().unwrap_or_else(|| row.status.clone());
-        let mut fields = Vec::new();
-        for (name, changed) in [
-            ("subject", new_subject != row.subject),
-            ("message", new_message != row.message),
-            ("status", new_status != row.status),
-        ] {
-            if changed {
-                fields.push(name);
-            }
-        }
-        let updated = store::update(tx, id, &new_subject, &new_message, &new_status, now()).await?;
-        audit::record(
-            tx,
-            Entry::new("ticket.update", Some(auth.user.id))
-                .resource("ticket", id)
-                .meta(json!({"fields": fields, "status": new_status})),
-        )
-        .await?;
-        Ok(written(&TicketOut::from(&updated)))
-    })
-    .await
+        let subject = ch.set("subject", &row.subject, subject.as_ref());
+        let message = ch.set("message", &row.message, message.as_ref());
+        let status = ch.set("status", &row.status, status.as_ref());
+        ch.note("status", &status);
+        Ok(store::update(tx, id, &subject, &message, &status, now()).await?)
+    };
+    let (item, audit) = (Item::new(&state, &headers, id), ("ticket.update", auth.user.id));
+    item.update(write.keyed, audit, |t| access(&auth, t), apply).await
 }

@@ -5,10 +5,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::store::TicketRow;
-use crate::http::list::ListParams;
+use super::store::{COLUMNS, TicketRow};
+use crate::{
+    auth::model::Email,
+    error::FieldError,
+    resource::{OneOf, Patch, Resource, TextRule},
+};
 
 pub const STATUSES: &[&str] = &["open", "pending", "resolved", "closed"];
+pub const STATUS: OneOf = OneOf::new("status", STATUSES);
+pub const SUBJECT: TextRule = TextRule::new("subject", 1, 200);
+pub const MESSAGE: TextRule = TextRule::new("message", 1, 10_000);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketOut {
@@ -39,6 +46,17 @@ impl From<&TicketRow> for TicketOut {
     }
 }
 
+impl Resource for TicketRow {
+    const KIND: &'static str = "ticket";
+    const TABLE: &'static str = "support_tickets";
+    const SELECT: &'static str = COLUMNS;
+    const PATH: &'static str = "/api/v1/support/tickets";
+    type Out = TicketOut;
+    fn out(&self) -> TicketOut {
+        TicketOut::from(self)
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTicket {
     /// Required when anonymous; defaults to the signed-in user's email.
@@ -52,17 +70,37 @@ pub struct CreateTicket {
     pub message: String,
 }
 
+impl CreateTicket {
+    /// The ticket's email: the one given, else the signed-in user's (`signed_in`); required when anonymous.
+    pub fn email_or(&self, signed_in: Option<&str>) -> Result<String, FieldError> {
+        match (&self.email, signed_in) {
+            (Some(raw), _) => Email::parse(raw)
+                .map(|e| e.as_str().to_string())
+                .ok_or_else(|| FieldError::new(&["body", "email"], "is not a valid email address", "value_error")),
+            (None, Some(email)) => Ok(email.to_string()),
+            (None, None) => Err(FieldError::new(
+                &["body", "email"],
+                "Field required when not signed in",
+                "missing",
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateTicket {
-    /// 1..200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub subject: Option<String>,
-    /// 1..10000 characters.
-    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
-    pub message: Option<String>,
-    /// Owners may only set `closed`; administrators anything.
-    #[schema(pattern = "^(open|pending|resolved|closed)$")]
-    pub status: Option<String>,
+    /// 1..200 characters; `null` is refused.
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub subject: Patch<String>,
+    /// 1..10000 characters; `null` is refused.
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 10000, pattern = r"\S")]
+    pub message: Patch<String>,
+    /// Owners may only set `closed`; administrators anything. `null` is refused.
+    #[serde(default)]
+    #[schema(value_type = String, pattern = "^(open|pending|resolved|closed)$")]
+    pub status: Patch<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -82,13 +120,4 @@ pub struct TicketListQuery {
     pub include_total: Option<bool>,
 }
 
-impl TicketListQuery {
-    pub fn params(&self) -> ListParams {
-        ListParams {
-            page: self.page,
-            page_size: self.page_size,
-            cursor: self.cursor.clone(),
-            include_total: self.include_total,
-        }
-    }
-}
+crate::list_params!(TicketListQuery);

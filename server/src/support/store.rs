@@ -1,12 +1,12 @@
-//! All SQL of support tickets.
+//! All SQL of support tickets but reads by id (`crate::resource`, from `TicketRow`'s `Resource`).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    db::{Db, Tx},
+    db::Tx,
     http::list::{ListRow, SortValue},
-    with_db, with_tx,
+    with_tx,
 };
 
 pub const COLUMNS: &str =
@@ -34,19 +34,6 @@ impl ListRow for TicketRow {
             _ => SortValue::Time(self.created_at),
         }
     }
-}
-
-/// The row inside a write transaction, locked until the transaction ends (`FOR UPDATE` on PostgreSQL;
-/// SQLite's single writer already excludes every other writer), so a handler's `If-Match` check and the
-/// write that follows are atomic: of concurrent writers holding the same ETag exactly one succeeds.
-pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<TicketRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1{}", crate::db::query::for_update(tx)));
-    with_tx!(tx, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
-}
-
-pub async fn get_read(db: &Db, id: Uuid) -> Result<Option<TicketRow>, sqlx::Error> {
-    let q = sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"));
-    with_db!(db, |c| sqlx::query_as(q).bind(id).fetch_optional(c).await)
 }
 
 pub struct NewTicket<'a> {

@@ -73,6 +73,42 @@ async fn verified_users_write_and_anyone_reads() {
     }
 }
 
+/// Every PATCH reads `null` the same way: on a field that cannot be empty it is a 422, never ignored.
+#[tokio::test]
+async fn null_on_a_required_field_is_refused() {
+    let app = TestApp::spawn().await;
+    let author = app.verified_user().await;
+    let p = json(post(&app, &author, "Mine", "text").await).await;
+    let path = format!("/api/v1/community/posts/{}", p["id"].as_str().unwrap());
+    for field in ["title", "content"] {
+        let res = app
+            .authed(Method::PATCH, &path, &author)
+            .json(&json!({ (field): null }))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"],
+            json!([{"loc": ["body", field], "msg": "must not be null", "type": "null"}])
+        );
+    }
+    let res = app
+        .authed(Method::PATCH, &path, &author)
+        .json(&json!({"title": null, "content": null}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
+    let unchanged = json(app.get(&path).await).await;
+    assert_eq!(
+        (&unchanged["title"], &unchanged["content"]),
+        (&json!("Mine"), &json!("text"))
+    );
+    assert!(!audit_actions(&app).await.iter().any(|(a, _)| a == "post.update"));
+}
+
 #[tokio::test]
 async fn verification_can_be_waived() {
     let app = TestApp::spawn_with(&[("COMMUNITY_REQUIRE_VERIFIED", "false")]).await;

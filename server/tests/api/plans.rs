@@ -120,10 +120,13 @@ async fn deep_cursor_pages_use_the_index_like_the_first_page() {
         }
     }
 
-    // Through the API: the deep page starts right after the row at depth 50,000.
+    // Through the API: the deep page starts right after the row at depth 50,000. The cursor is bound to
+    // the list's scope: the caller, the sort and the filter the list reads with.
+    let mut filter = Filter::new();
+    filter.cond("owner_id = {}", vec![Arg::Uuid(owner)]);
     let cursor = neoforge::http::list::encode_cursor(
         &app.state.cursor_key,
-        &format!("projects|{owner}|{owner}|-created_at|"),
+        &neoforge::resource::scope("projects", Some(owner), &sort, &filter),
         &SortValue::Time(at),
         id,
     );

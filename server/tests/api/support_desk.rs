@@ -192,6 +192,40 @@ async fn owners_may_edit_while_open_and_only_close() {
     assert!(audit_actions(&app).await.iter().any(|(a, _)| a == "ticket.update"));
 }
 
+/// Every PATCH reads `null` the same way: on a field that cannot be empty it is a 422, never ignored.
+#[tokio::test]
+async fn null_on_a_required_field_is_refused() {
+    let app = TestApp::spawn().await;
+    let owner = app.register_user().await;
+    let admin = app.admin().await;
+    let t = json(open_ticket(&app, Some(&owner), json!({"subject": "S", "message": "M"})).await).await;
+    let path = format!("/api/v1/support/tickets/{}", t["id"].as_str().unwrap());
+    for (user, field) in [
+        (&owner, "subject"),
+        (&owner, "message"),
+        (&admin, "status"),
+        (&admin, "subject"),
+    ] {
+        let res = app
+            .authed(Method::PATCH, &path, user)
+            .json(&json!({ (field): null }))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"],
+            json!([{"loc": ["body", field], "msg": "must not be null", "type": "null"}])
+        );
+    }
+    let unchanged = json(app.authed(Method::GET, &path, &owner).send().await.unwrap()).await;
+    assert_eq!(
+        (&unchanged["subject"], &unchanged["message"], &unchanged["status"]),
+        (&json!("S"), &json!("M"), &json!("open"))
+    );
+    assert!(!audit_actions(&app).await.iter().any(|(a, _)| a == "ticket.update"));
+}
+
 #[tokio::test]
 async fn back_office_filters_search_and_sort() {
     let app = TestApp::spawn().await;

@@ -1615,10 +1615,10 @@ export interface components {
             full_name?: string | null;
         };
         UpdatePost: {
-            /** @description 1..20000 characters. */
-            content?: string | null;
-            /** @description 1..200 characters. */
-            title?: string | null;
+            /** @description 1..20000 characters; `null` is refused. */
+            content?: string;
+            /** @description 1..200 characters; `null` is refused. */
+            title?: string;
         };
         UpdateProject: {
             /** @description At most 5000 characters; `null` clears it. */
@@ -1627,12 +1627,12 @@ export interface components {
             name?: string;
         };
         UpdateTicket: {
-            /** @description 1..10000 characters. */
-            message?: string | null;
-            /** @description Owners may only set `closed`; administrators anything. */
-            status?: string | null;
-            /** @description 1..200 characters. */
-            subject?: string | null;
+            /** @description 1..10000 characters; `null` is refused. */
+            message?: string;
+            /** @description Owners may only set `closed`; administrators anything. `null` is refused. */
+            status?: string;
+            /** @description 1..200 characters; `null` is refused. */
+            subject?: string;
         };
         /** @description A user as the API shows it. Never a password, hash, TOTP secret or token. */
         UserOut: {
