@@ -442,10 +442,10 @@ pub fn skipped(why: &str) {
     }
     let line = format!("SKIPPED {test}: {why}\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
-    if let Some(log) = std::env::var_os("NEOFORGE_SKIP_LOG") {
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
-            let _ = f.write_all(line.as_bytes());
-        }
+    if let Some(log) = std::env::var_os("NEOFORGE_SKIP_LOG")
+        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log)
+    {
+        let _ = f.write_all(line.as_bytes());
     }
 }
 
