@@ -152,14 +152,18 @@ bench: release
 	scripts/ensure-services.sh
 	python3 bench/run.py --binary $(TARGET_DIR)/release/$(BIN) $(BENCH_ARGS)
 
-## The API on :8000 plus the Vite dev server with reload on http://localhost:5173 (it proxies /api to
-## :8000; PUBLIC_URL points at Vite so email links open the dev app and cookie-mode requests are same-origin).
+## The API on :8000, rebuilt and restarted by watchexec when server/ changes, plus the Vite dev server with
+## reload on http://localhost:5173 (it proxies /api to :8000; PUBLIC_URL points at Vite so email links open
+## the dev app and cookie-mode requests are same-origin).
+DEV_API := watchexec --restart --stop-signal SIGTERM --stop-timeout 5s --debounce 300ms \
+	--watch server --watch Cargo.toml --exts rs,sql,toml,html,txt -- $(CARGO) run -p neoforge -- serve
 dev: web-deps
+	@scripts/ensure-dev-tools.sh
 ifneq ($(WEB_PRESENT),)
-	@echo "==> open http://localhost:5173 (Vite, reloads on save); the API serves on :8000"
-	trap 'kill 0' EXIT; (cd web && npm run dev) & PUBLIC_URL=http://localhost:5173 $(CARGO) run -p neoforge -- serve
+	@echo "==> open http://localhost:5173 (Vite, reloads on save); the API serves on :8000 and restarts on save"
+	trap 'kill 0' EXIT; (cd web && npm run dev) & PUBLIC_URL=http://localhost:5173 $(DEV_API)
 else
-	$(CARGO) run -p neoforge -- serve
+	$(DEV_API)
 endif
 
 clean:
