@@ -4,7 +4,8 @@
 # access matrix and the OpenAPI document. Fails on any failure; removes the copy. The real tree is never
 # touched.
 #
-# The copy lives at a fixed path so the shared CARGO_TARGET_DIR keeps its compiled crate between runs.
+# The copy lives at a fixed path (NEW_RESOURCE_TEST_DIR, default ~/.cache/neoforge/new-resource-test) so the
+# shared CARGO_TARGET_DIR keeps its compiled crate between runs; two runs at once need two paths.
 # PostgreSQL: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; scripts/ensure-services.sh
 # starts it).
 set -euo pipefail
