@@ -5,7 +5,7 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi fuzz smoke bench dev hooks clean
+.PHONY: run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi new-resource test-new-resource fuzz smoke bench dev hooks clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
 ## `make run DEMO=1` first writes demo data (once; the demo sign-in is printed).
@@ -128,6 +128,16 @@ lint-tools:
 fuzz:
 	$(CARGO) build -p neoforge
 	scripts/fuzz.sh $(TARGET_DIR)/debug/$(BIN)
+
+## Add a resource room: `make new-resource NAME=widgets [SINGULAR=widget]` (docs/adding-a-resource.md).
+new-resource:
+	@if [ -z "$(NAME)" ]; then echo "usage: make new-resource NAME=widgets [SINGULAR=widget]"; exit 2; fi
+	python3 scripts/new-resource.py $(NAME) $(SINGULAR)
+
+## The walkthrough of docs/adding-a-resource.md in a copy of the tree: generate `widgets`, then its tests on
+## SQLite and PostgreSQL (TEST_DATABASE_URL, default the local `test`), the access matrix and OpenAPI.
+test-new-resource:
+	scripts/new-resource-test.sh
 
 ## Regenerate docs/openapi.json from the code.
 openapi:

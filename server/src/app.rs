@@ -58,6 +58,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
                 .merge(crate::status::router())
                 .merge(crate::audit::router())
                 .merge(crate::jobs::admin::router())
+                // new-resource: routers (`make new-resource` adds `.merge(crate::<names>::router())` above)
                 .merge(crate::security::router()),
         )
         .merge(system::probe_router())

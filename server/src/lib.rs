@@ -29,3 +29,4 @@ pub mod status;
 pub mod support;
 pub mod system;
 pub mod telemetry;
+// new-resource: rooms (`make new-resource` adds `pub mod <names>;` to the list above, in order)

@@ -32,6 +32,7 @@ pub mod problems;
         (name = "community", description = "Community posts: public reading, signed-in writing"),
         (name = "status", description = "The status page"),
         (name = "security", description = "Content-Security-Policy violation reports"),
+        // new-resource: tags (`make new-resource` adds a tag above)
     )
 )]
 pub struct ApiDoc;

@@ -76,6 +76,7 @@ pub const SQLITE: &[Migration] = migrations!("sqlite":
     5 "login_failures",
     6 "cleanup_indexes",
     7 "quota_usage",
+    // new-resource: sqlite migrations
 );
 
 /// PostgreSQL migrations (`server/migrations/postgres/<version>_<name>.sql`).
@@ -88,6 +89,7 @@ pub const POSTGRES: &[Migration] = migrations!("postgres":
     6 "cleanup_indexes",
     7 "quota_usage",
     8 "auth_change_feed",
+    // new-resource: postgres migrations
 );
 
 /// The migrations of `db`'s backend.

@@ -71,6 +71,7 @@ const MATRIX: &[(&str, &str, Gate)] = &[
     ("GET", "/api/v1/status/events", Gate::Public),
     ("GET", "/api/v1/status", Gate::Public),
     ("GET", "/api/v1/status/services/{service_id}", Gate::Public),
+    // new-resource: access rows (`make new-resource` adds the rows of a generated resource above)
 ];
 
 fn routes_of_the_router() -> BTreeSet<(String, String)> {

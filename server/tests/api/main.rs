@@ -38,3 +38,4 @@ mod threats;
 mod totp;
 mod tracing_export;
 mod users;
+// new-resource: test modules (`make new-resource` adds `mod <names>;` to the list above, in order)

@@ -75,20 +75,20 @@ async fn a_migration_outside_a_transaction_runs_once_and_a_concurrent_index_need
     migrate::run(&db, migrate::embedded(&db)).await.unwrap();
     let concurrently = if test_db.is_postgres() { "CONCURRENTLY " } else { "" };
     let sql: &'static str = format!(
-        "-- neoforge:no-transaction\nCREATE TABLE widgets (id BIGINT PRIMARY KEY, size BIGINT);\nCREATE INDEX {concurrently}widgets_size_idx ON widgets (size);"
+        "-- neoforge:no-transaction\nCREATE TABLE no_tx_widgets (id BIGINT PRIMARY KEY, size BIGINT);\nCREATE INDEX {concurrently}no_tx_widgets_size_idx ON no_tx_widgets (size);"
     )
     .leak();
     let outside = Migration {
         version: 900,
-        description: "widgets",
+        description: "no_tx_widgets",
         sql,
     };
     let list = [outside];
     assert_eq!(migrate::run(&db, &list).await.unwrap(), 1);
     assert_eq!(migrate::run(&db, &list).await.unwrap(), 0, "recorded: never runs twice");
     assert_eq!(
-        indexes(&db, &["widgets_size_idx"]).await,
-        [("widgets_size_idx".to_string(), true)]
+        indexes(&db, &["no_tx_widgets_size_idx"]).await,
+        [("no_tx_widgets_size_idx".to_string(), true)]
     );
 
     if test_db.is_postgres() {
@@ -96,7 +96,7 @@ async fn a_migration_outside_a_transaction_runs_once_and_a_concurrent_index_need
         let inside = Migration {
             version: 901,
             description: "inside",
-            sql: "CREATE INDEX CONCURRENTLY widgets_id_size_idx ON widgets (id, size);",
+            sql: "CREATE INDEX CONCURRENTLY no_tx_widgets_id_size_idx ON no_tx_widgets (id, size);",
         };
         let err = migrate::run(&db, &[inside]).await.unwrap_err().to_string();
         assert!(err.contains("transaction block"), "{err}");
@@ -111,8 +111,8 @@ async fn a_migration_outside_a_transaction_that_fails_half_way_runs_again_on_the
     migrate::run(&db, migrate::embedded(&db)).await.unwrap();
     let broken = Migration {
         version: 910,
-        description: "gadgets",
-        sql: "-- neoforge:no-transaction\nCREATE TABLE IF NOT EXISTS gadgets (id BIGINT PRIMARY KEY);\nCREATE INDEX gadgets_missing_idx ON gadgets (no_such_column);",
+        description: "no_tx_gadgets",
+        sql: "-- neoforge:no-transaction\nCREATE TABLE IF NOT EXISTS no_tx_gadgets (id BIGINT PRIMARY KEY);\nCREATE INDEX no_tx_gadgets_missing_idx ON no_tx_gadgets (no_such_column);",
     };
     let err = migrate::run(&db, &[broken]).await.unwrap_err();
     assert!(
@@ -133,11 +133,11 @@ async fn a_migration_outside_a_transaction_that_fails_half_way_runs_again_on_the
 
     // The fixed file (written to be re-run) applies on the next start.
     let fixed = Migration {
-        sql: "-- neoforge:no-transaction\nCREATE TABLE IF NOT EXISTS gadgets (id BIGINT PRIMARY KEY);\nCREATE INDEX IF NOT EXISTS gadgets_id_idx ON gadgets (id);",
+        sql: "-- neoforge:no-transaction\nCREATE TABLE IF NOT EXISTS no_tx_gadgets (id BIGINT PRIMARY KEY);\nCREATE INDEX IF NOT EXISTS no_tx_gadgets_id_idx ON no_tx_gadgets (id);",
         ..broken
     };
     assert_eq!(migrate::run(&db, &[fixed]).await.unwrap(), 1);
-    assert_eq!(indexes(&db, &["gadgets_id_idx"]).await.len(), 1);
+    assert_eq!(indexes(&db, &["no_tx_gadgets_id_idx"]).await.len(), 1);
     db.close().await;
 }
 
