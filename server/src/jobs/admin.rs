@@ -156,7 +156,7 @@ pub async fn retry(state: &AppState, id: Uuid, actor: Actor) -> Result<JobRow, A
         return Err(refusal(state, id).await);
     };
     audit::record(&mut tx, actor.entry("admin.job_retry", &before)).await?;
-    tx.mark_job_enqueued();
+    super::wake_workers_after_commit(&mut tx);
     tx.commit().await?;
     Ok(job)
 }

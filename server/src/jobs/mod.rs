@@ -48,8 +48,14 @@ pub struct NewJob {
 /// process's workers are woken; other processes find it at their next poll.
 pub async fn enqueue(tx: &mut Tx, job: &NewJob) -> Result<Uuid, sqlx::Error> {
     let id = store::insert(tx, job, crate::db::now()).await?;
-    tx.mark_job_enqueued();
+    wake_workers_after_commit(tx);
     Ok(id)
+}
+
+/// Wakes this process's workers once `tx` commits, so a job it made runnable runs at once instead of at
+/// their next poll. Registered once per transaction, however many jobs it enqueues.
+pub fn wake_workers_after_commit(tx: &mut Tx) {
+    tx.after_commit_once("jobs::wake_workers", wake_workers);
 }
 
 /// Woken on every commit that enqueued a job, so idle workers of this process start at once.
