@@ -27,8 +27,7 @@ use crate::{
     db::{Tx, now},
     error::{ApiError, ApiResult},
     http::{
-        auth::AuthUser,
-        context::RequestContext,
+        context::{RequestContext, SignedIn},
         extract::{is_json_content_type, parse_json},
     },
     state::AppState,
@@ -91,8 +90,8 @@ async fn read(req: Request, json: bool) -> Result<(Option<Keyed>, Bytes), ApiErr
             "This route accepts application/json.",
         ));
     }
-    let principal = match req.extensions().get::<AuthUser>() {
-        Some(u) => format!("user:{}", u.user.id),
+    let principal = match req.extensions().get::<SignedIn>() {
+        Some(SignedIn(id)) => format!("user:{id}"),
         None => format!(
             "ip:{}",
             req.extensions()

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::store::{self, JobRow};
+use crate::auth::AdminUser;
 use crate::error::Code;
 use crate::{
     audit::{self, Entry},
@@ -25,7 +26,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
-        auth::AdminUser,
         extract::{ApiPath, ApiQuery},
         list::{self, CREATED_AT, ListPage, ListParams, Sort},
     },

@@ -9,6 +9,7 @@ use axum::{
 use serde_json::json;
 
 use crate::error::Code;
+use crate::http::client_ip::ClientIp;
 use crate::{
     audit::{self, Entry},
     auth::{
@@ -18,10 +19,7 @@ use crate::{
     },
     db::now,
     error::{ApiError, ApiResult, Problem},
-    http::{
-        auth::ClientIp,
-        extract::{ApiForm, ApiJson},
-    },
+    http::extract::{ApiForm, ApiJson},
     state::AppState,
 };
 
