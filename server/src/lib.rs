@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod otel;
+pub mod periodic;
 pub mod projects;
 pub mod resource;
 pub mod security;
@@ -29,3 +30,16 @@ pub mod status;
 pub mod support;
 pub mod system;
 pub mod telemetry;
+
+/// Every periodic maintenance task, in the order they run: each room declares its own, and this is the
+/// one place that lists them (`jobs::start` and `neoforge worker` schedule this list).
+pub fn periodic_tasks() -> &'static [periodic::PeriodicTask] {
+    static TASKS: [periodic::PeriodicTask; 5] = [
+        http::idempotency::PRUNE_TASK,
+        auth::maintenance::PRUNE_SESSIONS,
+        auth::maintenance::PRUNE_TOKENS,
+        audit::PRUNE_TASK,
+        jobs::periodic::PRUNE_JOBS,
+    ];
+    &TASKS
+}

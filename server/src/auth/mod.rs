@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod device;
 pub mod extract;
 pub mod handlers;
+pub mod maintenance;
 pub mod me;
 pub mod model;
 pub mod password;

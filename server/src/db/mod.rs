@@ -193,8 +193,11 @@ pub struct Tx {
     pub conn: TxConn,
     /// Run once the transaction has committed (never after a rollback), before `commit` returns, in the
     /// order they were registered. A hook registered with a key ([`Tx::after_commit_once`]) is there once.
-    after_commit: Vec<(Option<&'static str>, Box<dyn FnOnce() + Send>)>,
+    after_commit: Vec<(Option<&'static str>, CommitHook)>,
 }
+
+/// A hook run after a commit (see [`Tx::after_commit`]).
+type CommitHook = Box<dyn FnOnce() + Send>;
 
 /// The connection of a [`Tx`], per backend.
 pub enum TxConn {

@@ -319,6 +319,13 @@ where
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
+/// Deletes expired records (`CLEANUP_INTERVAL_IDEMPOTENCY`); registered in [`crate::periodic_tasks`].
+pub const PRUNE_TASK: crate::periodic::PeriodicTask = crate::periodic::PeriodicTask {
+    name: "idempotency",
+    interval_of: |s| s.maintenance.cleanup_intervals.idempotency,
+    batch: |_, tx, now, limit| Box::pin(prune_expired(tx, now, limit)),
+};
+
 /// Deletes up to `limit` expired records (the periodic clean-up; an expired record is already treated
 /// as absent).
 pub async fn prune_expired(tx: &mut Tx, now: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<u64, sqlx::Error> {

@@ -147,10 +147,11 @@ pub async fn record_queue_gauges(state: &AppState) {
 }
 
 /// Starts the background work of one process, a worker pool (for `registry`'s kinds) and the periodic
-/// tasks, until `stop` turns true; await the handles to know that running jobs finished or were handed back.
+/// `tasks` (normally [`crate::periodic_tasks`]), until `stop` turns true; await the handles to know that running jobs finished or were handed back.
 pub fn start(
     state: &AppState,
     registry: Registry,
+    tasks: &'static [periodic::PeriodicTask],
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let config = worker::WorkerConfig::from_settings(&state.settings);
@@ -158,6 +159,6 @@ pub fn start(
     let pool = worker::WorkerPool::new(state.clone(), registry, config);
     vec![
         tokio::spawn(pool.run(stop.clone())),
-        tokio::spawn(periodic::run(state.clone(), instance, stop)),
+        tokio::spawn(periodic::run(state.clone(), tasks, instance, stop)),
     ]
 }
