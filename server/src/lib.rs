@@ -2,6 +2,8 @@
 //! on an embedded SQLite file or on PostgreSQL + Redis.
 
 pub mod app;
+#[cfg(test)]
+mod architecture_tests;
 pub mod assets;
 pub mod audit;
 pub mod auth;
