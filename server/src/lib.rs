@@ -45,3 +45,32 @@ pub fn periodic_tasks() -> &'static [periodic::PeriodicTask] {
     ];
     &TASKS
 }
+
+#[cfg(test)]
+mod periodic_task_tests {
+    use std::collections::HashMap;
+
+    use crate::config::Settings;
+
+    #[test]
+    fn every_room_registers_its_task_once_with_its_own_interval() {
+        let names: Vec<&str> = crate::periodic_tasks().iter().map(|t| t.name).collect();
+        assert_eq!(names, ["idempotency", "sessions", "tokens", "audit", "jobs"]);
+        let overrides: HashMap<String, String> = [
+            ("CLEANUP_INTERVAL_IDEMPOTENCY", "1m"),
+            ("CLEANUP_INTERVAL_SESSIONS", "2m"),
+            ("CLEANUP_INTERVAL_TOKENS", "3m"),
+            ("CLEANUP_INTERVAL_AUDIT", "4m"),
+            ("CLEANUP_INTERVAL_JOBS", "5m"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = Settings::for_tests(&overrides).expect("settings");
+        let minutes: Vec<u64> = crate::periodic_tasks()
+            .iter()
+            .map(|t| t.interval(&settings).as_secs() / 60)
+            .collect();
+        assert_eq!(minutes, [1, 2, 3, 4, 5]);
+    }
+}
