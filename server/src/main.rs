@@ -231,7 +231,12 @@ fn healthcheck() -> ExitCode {
 async fn worker(settings: Settings) -> anyhow::Result<()> {
     let state = server::build_state(settings).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = neoforge::jobs::start(&state, neoforge::jobs::Registry::standard(), stopped);
+    let tasks = neoforge::jobs::start(
+        &state,
+        neoforge::jobs::Registry::standard(),
+        neoforge::periodic_tasks(),
+        stopped,
+    );
     tracing::info!("NeoForge worker is running (jobs and periodic tasks; no HTTP)");
     server::shutdown_signal().await;
     tracing::info!("shutdown started; no new jobs are claimed");

@@ -40,7 +40,12 @@ pub async fn serve(
     // Jobs stop being claimed as soon as shutdown begins; running ones finish or are handed back.
     let (jobs_stop, jobs_stopped) = tokio::sync::watch::channel(false);
     let background = match state.settings.jobs.workers {
-        true => crate::jobs::start(&state, crate::jobs::Registry::standard(), jobs_stopped),
+        true => crate::jobs::start(
+            &state,
+            crate::jobs::Registry::standard(),
+            crate::periodic_tasks(),
+            jobs_stopped,
+        ),
         false => Vec::new(),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

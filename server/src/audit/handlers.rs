@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::auth::AdminUser;
 use crate::{
     db::query::{Arg, Filter, like_pattern},
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
-        auth::AdminUser,
         extract::ApiQuery,
         list::{self, CREATED_AT, ListPage, ListParams, ListRow, Sort, SortField, SortValue},
     },

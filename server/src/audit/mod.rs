@@ -4,7 +4,7 @@
 mod handlers;
 mod record;
 
-pub use record::{Entry, prune, record, redact};
+pub use record::{Entry, PRUNE_TASK, prune, record, redact};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;

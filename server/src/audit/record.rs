@@ -109,6 +109,30 @@ pub async fn record(tx: &mut Tx, entry: Entry) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Trims the audit log past `AUDIT_RETENTION_DAYS` (`CLEANUP_INTERVAL_AUDIT`); registered in
+/// [`crate::periodic_tasks`].
+pub const PRUNE_TASK: crate::periodic::PeriodicTask = crate::periodic::PeriodicTask {
+    name: "audit",
+    interval_of: |s| s.maintenance.cleanup_intervals.audit,
+    batch: prune_task_batch,
+};
+
+fn prune_task_batch<'a>(
+    state: &'a crate::state::AppState,
+    tx: &'a mut Tx,
+    now: crate::periodic::Ts,
+    limit: i64,
+) -> futures_util::future::BoxFuture<'a, Result<u64, sqlx::Error>> {
+    Box::pin(async move {
+        let days = chrono::Duration::days(state.settings.maintenance.audit_retention_days.into());
+        match now.checked_sub_signed(days) {
+            // 0 keeps the audit log forever (and so does a cut-off before the calendar begins).
+            Some(before) if !days.is_zero() => prune(tx, before, limit).await,
+            _ => Ok(0),
+        }
+    })
+}
+
 /// Deletes up to `limit` entries written before `before` (the `AUDIT_RETENTION_DAYS` clean-up).
 pub async fn prune(tx: &mut Tx, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<u64, sqlx::Error> {
     crate::with_tx!(tx, |c| sqlx::query(

@@ -12,13 +12,13 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{model::*, service, store};
+use crate::auth::AdminUser;
 use crate::error::Code;
 use crate::{
     audit::{self, Entry},
     db::{now, query::Filter},
     error::{ApiError, ApiResult, Problem},
     http::{
-        auth::AdminUser,
         extract::{ApiJson, ApiPath, ApiQuery},
         list::{self, ListPage, ListParams, Sort},
     },

@@ -4,11 +4,12 @@ use axum::{extract::State, http::StatusCode};
 use serde_json::json;
 
 use super::{model::*, service, store};
+use crate::auth::AuthUser;
 use crate::{
     audit::{self, Entry},
     db::now,
     error::{ApiError, ApiResult, FieldError, Problem},
-    http::{auth::AuthUser, extract::ApiJson},
+    http::extract::ApiJson,
     state::AppState,
 };
 

@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod bootstrap;
 pub mod device;
+pub mod extract;
 pub mod handlers;
+pub mod maintenance;
 pub mod me;
 pub mod model;
 pub mod password;
@@ -14,6 +16,8 @@ pub mod session_cache;
 pub mod store;
 pub mod tokens;
 pub mod totp;
+
+pub use extract::{AdminUser, AuthUser, bearer};
 
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;

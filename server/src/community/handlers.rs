@@ -11,6 +11,7 @@ use super::{
     model::{CONTENT, CreatePost, PostListQuery, PostOut, TITLE, UpdatePost},
     store::{self, PostRow},
 };
+use crate::auth::AuthUser;
 use crate::error::Code;
 use crate::{
     db::{
@@ -19,7 +20,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, Problem},
     http::{
-        auth::AuthUser,
         extract::{ApiPath, ApiQuery},
         idempotency::{Write, WriteNoBody},
         list::{CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},

@@ -151,7 +151,6 @@ impl Db {
         };
         Ok(Tx {
             conn,
-            enqueued_jobs: false,
             after_commit: Vec::new(),
         })
     }
@@ -192,12 +191,13 @@ impl Db {
 /// A write transaction on either backend.
 pub struct Tx {
     pub conn: TxConn,
-    /// Set by `jobs::enqueue`: after commit, this process's workers are woken so the job runs at once
-    /// instead of at their next poll.
-    enqueued_jobs: bool,
-    /// Run once the transaction has committed (never after a rollback), before `commit` returns.
-    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    /// Run once the transaction has committed (never after a rollback), before `commit` returns, in the
+    /// order they were registered. A hook registered with a key ([`Tx::after_commit_once`]) is there once.
+    after_commit: Vec<(Option<&'static str>, CommitHook)>,
 }
+
+/// A hook run after a commit (see [`Tx::after_commit`]).
+type CommitHook = Box<dyn FnOnce() + Send>;
 
 /// The connection of a [`Tx`], per backend.
 pub enum TxConn {
@@ -211,10 +211,7 @@ impl Tx {
             TxConn::Sqlite(tx) => tx.commit().await?,
             TxConn::Postgres(tx) => tx.commit().await?,
         }
-        if self.enqueued_jobs {
-            crate::jobs::wake_workers();
-        }
-        for hook in self.after_commit {
+        for (_, hook) in self.after_commit {
             hook();
         }
         Ok(())
@@ -222,7 +219,20 @@ impl Tx {
 
     /// Registers `hook` to run when this transaction commits (e.g. to forget cached state it changed).
     pub fn after_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
-        self.after_commit.push(Box::new(hook));
+        self.after_commit.push((None, Box::new(hook)));
+    }
+
+    /// Registers `hook` under `key` unless a hook with that key is registered already: the hook runs once
+    /// per transaction however many changes asked for it (e.g. waking job workers after N enqueues).
+    pub fn after_commit_once(&mut self, key: &'static str, hook: impl FnOnce() + Send + 'static) {
+        if !self.after_commit.iter().any(|(k, _)| *k == Some(key)) {
+            self.after_commit.push((Some(key), Box::new(hook)));
+        }
+    }
+
+    /// How many after-commit hooks are registered (for tests).
+    pub fn after_commit_hooks(&self) -> usize {
+        self.after_commit.len()
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -230,11 +240,6 @@ impl Tx {
             TxConn::Sqlite(tx) => tx.rollback().await,
             TxConn::Postgres(tx) => tx.rollback().await,
         }
-    }
-
-    /// Notes that a job was enqueued in this transaction (see `enqueued_jobs`).
-    pub fn mark_job_enqueued(&mut self) {
-        self.enqueued_jobs = true;
     }
 
     pub fn backend(&self) -> Backend {

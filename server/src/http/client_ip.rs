@@ -3,8 +3,13 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, request::Parts},
+};
 use ipnet::IpNet;
+
+use super::context::RequestContext;
 
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
@@ -97,5 +102,23 @@ mod tests {
             truncated_network("::ffff:1.2.3.4".parse::<IpAddr>().map(canonical).unwrap()),
             "1.2.3.0/24"
         );
+    }
+}
+
+/// The client's IP as resolved by the request-context middleware (trusted proxies honoured).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<RequestContext>()
+                .map(|c| c.client_ip)
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        ))
     }
 }

@@ -11,6 +11,11 @@ pub struct RequestContext {
     pub client_ip: IpAddr,
 }
 
+/// The signed-in user a request acts for, by id: put in the request's extensions by the authentication
+/// extractor (`auth::AuthUser`), so `http` pieces can scope by user (idempotency keys) without knowing auth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedIn(pub uuid::Uuid);
+
 tokio::task_local! {
     static CONTEXT: RequestContext;
 }

@@ -27,8 +27,7 @@ use crate::{
     db::{Tx, now},
     error::{ApiError, ApiResult},
     http::{
-        auth::AuthUser,
-        context::RequestContext,
+        context::{RequestContext, SignedIn},
         extract::{is_json_content_type, parse_json},
     },
     state::AppState,
@@ -91,8 +90,8 @@ async fn read(req: Request, json: bool) -> Result<(Option<Keyed>, Bytes), ApiErr
             "This route accepts application/json.",
         ));
     }
-    let principal = match req.extensions().get::<AuthUser>() {
-        Some(u) => format!("user:{}", u.user.id),
+    let principal = match req.extensions().get::<SignedIn>() {
+        Some(SignedIn(id)) => format!("user:{id}"),
         None => format!(
             "ip:{}",
             req.extensions()
@@ -319,6 +318,13 @@ where
     tx.commit().await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
+
+/// Deletes expired records (`CLEANUP_INTERVAL_IDEMPOTENCY`); registered in [`crate::periodic_tasks`].
+pub const PRUNE_TASK: crate::periodic::PeriodicTask = crate::periodic::PeriodicTask {
+    name: "idempotency",
+    interval_of: |s| s.maintenance.cleanup_intervals.idempotency,
+    batch: |_, tx, now, limit| Box::pin(prune_expired(tx, now, limit)),
+};
 
 /// Deletes up to `limit` expired records (the periodic clean-up; an expired record is already treated
 /// as absent).

@@ -1,7 +1,6 @@
 //! Cross-cutting HTTP pieces: the request context, extractors that reject with problem documents,
 //! and the normaliser that turns any bare error response into one.
 
-pub mod auth;
 pub mod cache;
 pub mod client_ip;
 pub mod conditional;

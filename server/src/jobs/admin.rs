@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::store::{self, JobRow};
+use crate::auth::AdminUser;
 use crate::error::Code;
 use crate::{
     audit::{self, Entry},
@@ -25,7 +26,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
-        auth::AdminUser,
         extract::{ApiPath, ApiQuery},
         list::{self, CREATED_AT, ListPage, ListParams, Sort},
     },
@@ -156,7 +156,7 @@ pub async fn retry(state: &AppState, id: Uuid, actor: Actor) -> Result<JobRow, A
         return Err(refusal(state, id).await);
     };
     audit::record(&mut tx, actor.entry("admin.job_retry", &before)).await?;
-    tx.mark_job_enqueued();
+    super::wake_workers_after_commit(&mut tx);
     tx.commit().await?;
     Ok(job)
 }

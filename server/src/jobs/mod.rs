@@ -48,8 +48,14 @@ pub struct NewJob {
 /// process's workers are woken; other processes find it at their next poll.
 pub async fn enqueue(tx: &mut Tx, job: &NewJob) -> Result<Uuid, sqlx::Error> {
     let id = store::insert(tx, job, crate::db::now()).await?;
-    tx.mark_job_enqueued();
+    wake_workers_after_commit(tx);
     Ok(id)
+}
+
+/// Wakes this process's workers once `tx` commits, so a job it made runnable runs at once instead of at
+/// their next poll. Registered once per transaction, however many jobs it enqueues.
+pub fn wake_workers_after_commit(tx: &mut Tx) {
+    tx.after_commit_once("jobs::wake_workers", wake_workers);
 }
 
 /// Woken on every commit that enqueued a job, so idle workers of this process start at once.
@@ -141,10 +147,11 @@ pub async fn record_queue_gauges(state: &AppState) {
 }
 
 /// Starts the background work of one process, a worker pool (for `registry`'s kinds) and the periodic
-/// tasks, until `stop` turns true; await the handles to know that running jobs finished or were handed back.
+/// `tasks` (normally [`crate::periodic_tasks`]), until `stop` turns true; await the handles to know that running jobs finished or were handed back.
 pub fn start(
     state: &AppState,
     registry: Registry,
+    tasks: &'static [periodic::PeriodicTask],
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let config = worker::WorkerConfig::from_settings(&state.settings);
@@ -152,6 +159,6 @@ pub fn start(
     let pool = worker::WorkerPool::new(state.clone(), registry, config);
     vec![
         tokio::spawn(pool.run(stop.clone())),
-        tokio::spawn(periodic::run(state.clone(), instance, stop)),
+        tokio::spawn(periodic::run(state.clone(), tasks, instance, stop)),
     ]
 }

@@ -1,7 +1,7 @@
-//! Periodic maintenance: delete expired idempotency records, prune sessions revoked or expired for more
-//! than 30 days, delete spent and expired email tokens, trim the audit log past `AUDIT_RETENTION_DAYS`,
-//! and delete finished jobs. Each task has its own interval (`CLEANUP_INTERVAL_<TASK>`, else
-//! `CLEANUP_INTERVAL`).
+//! The scheduler of periodic maintenance. It runs the tasks it is given ([`crate::periodic_tasks`]: expired
+//! idempotency records, old sessions, spent and expired email tokens, the audit log past
+//! `AUDIT_RETENTION_DAYS`, finished jobs), each declared by its room as a [`PeriodicTask`], and names none
+//! of those rooms. Each task has its own interval (`CLEANUP_INTERVAL_<TASK>`, else `CLEANUP_INTERVAL`).
 //!
 //! With several instances, two rules keep a task to one instance at a time and once per interval:
 //! - on PostgreSQL, a run holds the task's session advisory lock (`pg_try_advisory_lock`); an instance
@@ -17,24 +17,22 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::FutureExt;
+use futures_util::{FutureExt, future::BoxFuture};
 use tokio::sync::watch;
 
+pub use crate::periodic::PeriodicTask;
 use crate::{
-    config::Settings,
     db::{Db, Tx, now},
+    periodic::Ts,
     state::AppState,
     with_db, with_tx,
 };
 
-type Ts = DateTime<Utc>;
+/// A task as the scheduler's callers name it (`run_task(&state, task, …)`).
+pub type Task = &'static PeriodicTask;
 
 /// Rows one statement deletes at most, so a large backlog never holds the (SQLite) writer for long.
 pub const BATCH: i64 = 1000;
-/// Sessions revoked or expired longer ago than this are deleted.
-pub const SESSION_RETENTION: chrono::Duration = chrono::Duration::days(30);
-/// Spent password-reset tokens are kept this long: the one-email-per-5-minutes throttle reads them.
-pub const USED_TOKEN_RETENTION: chrono::Duration = chrono::Duration::minutes(5);
 /// Finished jobs are kept for inspection: done ones for 7 days, dead ones for 30.
 pub const DONE_JOB_RETENTION: chrono::Duration = chrono::Duration::days(7);
 pub const DEAD_JOB_RETENTION: chrono::Duration = chrono::Duration::days(30);
@@ -43,73 +41,35 @@ pub const DEAD_JOB_RETENTION: chrono::Duration = chrono::Duration::days(30);
 /// key includes the schema: deployments (and test schemas) sharing one database do not block each other.
 pub const LOCK_KEY_SQL: &str = "hashtextextended('neoforge:periodic:' || current_schema() || ':' || $1, 0)";
 
-/// One maintenance task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    Idempotency,
-    Sessions,
-    Tokens,
-    Audit,
-    Jobs,
+/// Deletes finished jobs past [`DONE_JOB_RETENTION`] / [`DEAD_JOB_RETENTION`] (`CLEANUP_INTERVAL_JOBS`):
+/// the queue's own task, registered in [`crate::periodic_tasks`] like every room's.
+pub const PRUNE_JOBS: PeriodicTask = PeriodicTask {
+    name: "jobs",
+    interval_of: |s| s.maintenance.cleanup_intervals.jobs,
+    batch: prune_jobs,
+};
+
+fn prune_jobs<'a>(_: &'a AppState, tx: &'a mut Tx, now: Ts, limit: i64) -> BoxFuture<'a, Result<u64, sqlx::Error>> {
+    Box::pin(super::store::prune_finished(
+        tx,
+        now - DONE_JOB_RETENTION,
+        now - DEAD_JOB_RETENTION,
+        limit,
+    ))
 }
 
-impl Task {
-    pub const ALL: [Task; 5] = [Task::Idempotency, Task::Sessions, Task::Tokens, Task::Audit, Task::Jobs];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Idempotency => "idempotency",
-            Task::Sessions => "sessions",
-            Task::Tokens => "tokens",
-            Task::Audit => "audit",
-            Task::Jobs => "jobs",
+/// The task's work: batches of [`BATCH`] rows until one comes back short.
+async fn work(state: &AppState, task: Task, now: Ts) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let mut tx = state.db.begin().await?;
+        let n = (task.batch)(state, &mut tx, now, BATCH).await?;
+        tx.commit().await?;
+        total += n;
+        if n < BATCH as u64 {
+            return Ok(total);
         }
-    }
-
-    pub fn interval(self, s: &Settings) -> Duration {
-        let c = &s.maintenance.cleanup_intervals;
-        match self {
-            Task::Idempotency => c.idempotency,
-            Task::Sessions => c.sessions,
-            Task::Tokens => c.tokens,
-            Task::Audit => c.audit,
-            Task::Jobs => c.jobs,
-        }
-    }
-
-    /// Deletes one batch; returns how many rows went.
-    async fn prune_batch(self, state: &AppState, tx: &mut Tx, now: Ts) -> Result<u64, sqlx::Error> {
-        match self {
-            Task::Idempotency => crate::http::idempotency::prune_expired(tx, now, BATCH).await,
-            Task::Sessions => crate::auth::store::prune_sessions(tx, now - SESSION_RETENTION, BATCH).await,
-            Task::Tokens => crate::auth::store::prune_tokens(tx, now, now - USED_TOKEN_RETENTION, BATCH).await,
-            Task::Audit => {
-                let days = chrono::Duration::days(state.settings.maintenance.audit_retention_days.into());
-                match now.checked_sub_signed(days) {
-                    // 0 keeps the audit log forever (and so does a cut-off before the calendar begins).
-                    Some(before) if !days.is_zero() => crate::audit::prune(tx, before, BATCH).await,
-                    _ => Ok(0),
-                }
-            }
-            Task::Jobs => {
-                super::store::prune_finished(tx, now - DONE_JOB_RETENTION, now - DEAD_JOB_RETENTION, BATCH).await
-            }
-        }
-    }
-
-    /// The task's work: batches until one comes back short.
-    async fn work(self, state: &AppState, now: Ts) -> Result<u64, sqlx::Error> {
-        let mut total = 0;
-        loop {
-            let mut tx = state.db.begin().await?;
-            let n = self.prune_batch(state, &mut tx, now).await?;
-            tx.commit().await?;
-            total += n;
-            if n < BATCH as u64 {
-                return Ok(total);
-            }
-            tokio::task::yield_now().await;
-        }
+        tokio::task::yield_now().await;
     }
 }
 
@@ -127,10 +87,10 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Runs the periodic tasks until `stop` turns true, looking for due tasks every quarter of the shortest
-/// interval (between 100 ms and 15 s).
-pub async fn run(state: AppState, instance: String, mut stop: watch::Receiver<bool>) {
-    let shortest = Task::ALL
+/// Runs `tasks` until `stop` turns true, looking for due tasks every quarter of the shortest interval
+/// (between 100 ms and 15 s).
+pub async fn run(state: AppState, tasks: &'static [PeriodicTask], instance: String, mut stop: watch::Receiver<bool>) {
+    let shortest = tasks
         .iter()
         .map(|t| t.interval(&state.settings))
         .min()
@@ -145,12 +105,17 @@ pub async fn run(state: AppState, instance: String, mut stop: watch::Receiver<bo
         if *stop.borrow() {
             break;
         }
-        run_due(&state, &instance, now()).await;
+        run_due(&state, tasks, &instance, now()).await;
     }
 }
 
-/// Runs every task that is due at `now`.
-pub async fn run_due(state: &AppState, instance: &str, now: Ts) -> Vec<(Task, Outcome)> {
+/// Runs every one of `tasks` that is due at `now`.
+pub async fn run_due(
+    state: &AppState,
+    tasks: &'static [PeriodicTask],
+    instance: &str,
+    now: Ts,
+) -> Vec<(Task, Outcome)> {
     let last = match last_starts(&state.db).await {
         Ok(rows) => rows,
         Err(e) => {
@@ -159,7 +124,7 @@ pub async fn run_due(state: &AppState, instance: &str, now: Ts) -> Vec<(Task, Ou
         }
     };
     let mut outcomes = Vec::new();
-    for task in Task::ALL {
+    for task in tasks {
         let started = last
             .iter()
             .find(|(name, _)| name == task.name())
@@ -238,7 +203,9 @@ async fn claim_and_run(state: &AppState, task: Task, instance: &str, now: Ts) ->
     }
     let started = Instant::now();
     // A panic in a task must not leave the advisory lock's connection in the pool.
-    let result = std::panic::AssertUnwindSafe(task.work(state, now)).catch_unwind().await;
+    let result = std::panic::AssertUnwindSafe(work(state, task, now))
+        .catch_unwind()
+        .await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let (affected, error) = match result {
         Ok(Ok(n)) => (n, None),

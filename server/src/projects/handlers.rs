@@ -11,6 +11,7 @@ use super::{
     model::{CreateProject, DESCRIPTION, NAME, ProjectListQuery, ProjectOut, UpdateProject},
     store::{self, ProjectRow},
 };
+use crate::auth::AuthUser;
 use crate::{
     db::{
         Tx, now,
@@ -18,7 +19,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, Problem},
     http::{
-        auth::AuthUser,
         extract::{ApiPath, ApiQuery},
         idempotency::{Write, WriteNoBody},
         list::{CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},

@@ -11,6 +11,7 @@ use super::{
     model::*,
     store::{self, EventRow},
 };
+use crate::auth::AdminUser;
 use crate::{
     db::{
         Tx, now,
@@ -18,7 +19,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, FieldError, Problem},
     http::{
-        auth::AdminUser,
         conditional::json_with_etag,
         extract::{ApiPath, ApiQuery},
         idempotency::Write,

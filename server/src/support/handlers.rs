@@ -11,6 +11,7 @@ use super::{
     model::{CreateTicket, MESSAGE, STATUS, SUBJECT, TicketListQuery, TicketOut, UpdateTicket},
     store::{self, NewTicket, TicketRow},
 };
+use crate::auth::AuthUser;
 use crate::{
     db::{
         Tx, now,
@@ -18,7 +19,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, Problem},
     http::{
-        auth::AuthUser,
         extract::{ApiPath, ApiQuery},
         idempotency::Write,
         list::{CREATED_AT, ListPage, Sort, SortField, UPDATED_AT},

@@ -147,6 +147,21 @@ async fn a_job_exists_exactly_when_its_transaction_commits() {
 }
 
 #[tokio::test]
+async fn enqueueing_registers_one_wake_up_per_transaction() {
+    let app = app_without_workers(&[]).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    assert_eq!(tx.after_commit_hooks(), 0);
+    for _ in 0..3 {
+        jobs::enqueue(&mut tx, &test_job("test", "test.noop", b"x", 3))
+            .await
+            .unwrap();
+    }
+    assert_eq!(tx.after_commit_hooks(), 1, "three enqueues, one wake-up hook");
+    tx.commit().await.unwrap();
+    assert_eq!(job_ids(&app).await.len(), 3);
+}
+
+#[tokio::test]
 async fn a_failing_job_is_retried_with_growing_delays_until_it_succeeds() {
     let app = app_without_workers(&[]).await;
     let calls = Arc::new(Mutex::new(Vec::<Instant>::new()));

@@ -14,7 +14,7 @@ use neoforge::{
         periodic::{self, Outcome, Task},
         worker::WorkerPool,
     },
-    with_db,
+    periodic_tasks, with_db,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -40,6 +40,14 @@ async fn with_email_worker<T>(app: &TestApp, f: impl std::future::Future<Output 
     stop.send(true).unwrap();
     pool.await.unwrap();
     out
+}
+
+/// The registered task called `name`.
+fn task(name: &str) -> Task {
+    periodic_tasks()
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no periodic task {name}"))
 }
 
 async fn run(app: &TestApp, task: Task, at: DateTime<Utc>) -> u64 {
@@ -74,14 +82,14 @@ async fn expired_idempotency_records_are_deleted() {
         .unwrap();
     assert_eq!(res.status(), 201);
     let t0 = now();
-    assert_eq!(run(&app, Task::Idempotency, t0).await, 0);
+    assert_eq!(run(&app, task("idempotency"), t0).await, 0);
     assert_eq!(
-        run(&app, Task::Idempotency, t0 + hours(23)).await,
+        run(&app, task("idempotency"), t0 + hours(23)).await,
         0,
         "IDEMPOTENCY_TTL is 24 h"
     );
     assert_eq!(count(&app, "idempotency_records").await, 1);
-    assert_eq!(run(&app, Task::Idempotency, t0 + hours(25)).await, 1);
+    assert_eq!(run(&app, task("idempotency"), t0 + hours(25)).await, 1);
     assert_eq!(count(&app, "idempotency_records").await, 0);
     assert_eq!(count(&app, "projects").await, 1, "only the record goes");
 }
@@ -99,15 +107,15 @@ async fn sessions_dead_for_more_than_30_days_are_pruned() {
         .unwrap();
     assert_eq!(res.status(), 204); // session B: revoked now
     let t0 = now();
-    assert_eq!(run(&app, Task::Sessions, t0 + chrono::Duration::days(29)).await, 0);
+    assert_eq!(run(&app, task("sessions"), t0 + chrono::Duration::days(29)).await, 0);
     // B was revoked 31 days ago; A expired only a day ago.
-    assert_eq!(run(&app, Task::Sessions, t0 + chrono::Duration::days(31)).await, 1);
+    assert_eq!(run(&app, task("sessions"), t0 + chrono::Duration::days(31)).await, 1);
     let left: Vec<uuid::Uuid> = with_db!(&app.state.db, |c| sqlx::query_scalar("SELECT id FROM sessions")
         .fetch_all(c)
         .await)
     .unwrap();
     assert_eq!(left, vec![user.session_id.parse::<uuid::Uuid>().unwrap()]);
-    assert_eq!(run(&app, Task::Sessions, t0 + chrono::Duration::days(61)).await, 1);
+    assert_eq!(run(&app, task("sessions"), t0 + chrono::Duration::days(61)).await, 1);
     assert_eq!(count(&app, "sessions").await, 0);
 }
 
@@ -135,8 +143,8 @@ async fn spent_and_expired_email_tokens_are_deleted() {
     assert_eq!(res.status(), 204);
     let t0 = now();
     // The spent reset token still counts for the 5-minute resend throttle.
-    assert_eq!(run(&app, Task::Tokens, t0 + chrono::Duration::minutes(1)).await, 0);
-    assert_eq!(run(&app, Task::Tokens, t0 + chrono::Duration::minutes(6)).await, 1);
+    assert_eq!(run(&app, task("tokens"), t0 + chrono::Duration::minutes(1)).await, 0);
+    assert_eq!(run(&app, task("tokens"), t0 + chrono::Duration::minutes(6)).await, 1);
     assert_eq!(count(&app, "user_tokens").await, 1);
     // The verification token is untouched and works, twice (the second answer is already_verified).
     for expected in ["verified", "already_verified"] {
@@ -145,7 +153,7 @@ async fn spent_and_expired_email_tokens_are_deleted() {
             .await;
         assert_eq!(json(res).await["status"], expected);
     }
-    assert_eq!(run(&app, Task::Tokens, t0 + hours(25)).await, 1, "expired after 24 h");
+    assert_eq!(run(&app, task("tokens"), t0 + hours(25)).await, 1, "expired after 24 h");
     assert_eq!(count(&app, "user_tokens").await, 0);
 }
 
@@ -156,9 +164,9 @@ async fn audit_entries_past_the_retention_are_trimmed() {
     let entries = count(&app, "audit_log").await;
     assert!(entries >= 1);
     let t0 = now();
-    assert_eq!(run(&app, Task::Audit, t0 + chrono::Duration::days(9)).await, 0);
+    assert_eq!(run(&app, task("audit"), t0 + chrono::Duration::days(9)).await, 0);
     assert_eq!(
-        run(&app, Task::Audit, t0 + chrono::Duration::days(11)).await,
+        run(&app, task("audit"), t0 + chrono::Duration::days(11)).await,
         entries as u64
     );
     assert_eq!(count(&app, "audit_log").await, 0);
@@ -166,7 +174,7 @@ async fn audit_entries_past_the_retention_are_trimmed() {
     let forever = self::app(&[("AUDIT_RETENTION_DAYS", "0")]).await;
     forever.register_user().await;
     assert_eq!(
-        run(&forever, Task::Audit, t0 + chrono::Duration::days(100_000)).await,
+        run(&forever, task("audit"), t0 + chrono::Duration::days(100_000)).await,
         0
     );
     assert!(count(&forever, "audit_log").await >= 1, "0 keeps the audit log forever");
@@ -215,14 +223,14 @@ async fn finished_jobs_are_deleted_done_after_7_days_dead_after_30() {
     stop.send(true).unwrap();
     pool.await.unwrap();
     let t0 = now();
-    assert_eq!(run(&app, Task::Jobs, t0 + chrono::Duration::days(6)).await, 0);
+    assert_eq!(run(&app, task("jobs"), t0 + chrono::Duration::days(6)).await, 0);
     assert_eq!(
-        run(&app, Task::Jobs, t0 + chrono::Duration::days(8)).await,
+        run(&app, task("jobs"), t0 + chrono::Duration::days(8)).await,
         1,
         "the done job"
     );
     assert_eq!(
-        run(&app, Task::Jobs, t0 + chrono::Duration::days(31)).await,
+        run(&app, task("jobs"), t0 + chrono::Duration::days(31)).await,
         1,
         "the dead job"
     );
@@ -233,23 +241,27 @@ async fn finished_jobs_are_deleted_done_after_7_days_dead_after_30() {
 async fn a_task_runs_once_per_interval_and_its_runs_are_recorded() {
     let app = app(&[("CLEANUP_INTERVAL", "1h"), ("CLEANUP_INTERVAL_AUDIT", "10m")]).await;
     let t0 = now();
-    let first = periodic::run_due(&app.state, "one", t0).await;
-    assert_eq!(first.len(), Task::ALL.len(), "every task is due on its first tick");
+    let first = periodic::run_due(&app.state, periodic_tasks(), "one", t0).await;
+    assert_eq!(
+        first.len(),
+        periodic_tasks().len(),
+        "every task is due on its first tick"
+    );
     assert!(first.iter().all(|(_, o)| matches!(o, Outcome::Ran { .. })), "{first:?}");
     assert!(
-        periodic::run_due(&app.state, "two", t0 + chrono::Duration::minutes(5))
+        periodic::run_due(&app.state, periodic_tasks(), "two", t0 + chrono::Duration::minutes(5))
             .await
             .is_empty()
     );
-    let later = periodic::run_due(&app.state, "two", t0 + chrono::Duration::minutes(11)).await;
+    let later = periodic::run_due(&app.state, periodic_tasks(), "two", t0 + chrono::Duration::minutes(11)).await;
     assert_eq!(
         later.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
-        vec![Task::Audit],
+        vec![task("audit")],
         "its own interval"
     );
     // Another instance that missed the read still cannot start it twice in one interval.
     assert_eq!(
-        periodic::run_task(&app.state, Task::Audit, "three", t0 + chrono::Duration::minutes(12)).await,
+        periodic::run_task(&app.state, task("audit"), "three", t0 + chrono::Duration::minutes(12)).await,
         Outcome::NotDue
     );
     let records = periodic::records(&app.state.db).await.unwrap();
@@ -271,7 +283,7 @@ async fn a_failing_task_is_reported_and_recorded_and_runs_again_next_interval() 
     .unwrap();
     tx.commit().await.unwrap();
     let t0 = now();
-    let outcome = periodic::run_task(&app.state, Task::Idempotency, "test", t0).await;
+    let outcome = periodic::run_task(&app.state, task("idempotency"), "test", t0).await;
     assert!(
         matches!(outcome, Outcome::Failed(ref e) if e.contains("idempotency_records")),
         "{outcome:?}"
@@ -293,10 +305,16 @@ async fn a_failing_task_is_reported_and_recorded_and_runs_again_next_interval() 
     );
     // The failure does not stop the schedule: the next interval tries again.
     assert_eq!(
-        periodic::run_task(&app.state, Task::Idempotency, "test", t0).await,
+        periodic::run_task(&app.state, task("idempotency"), "test", t0).await,
         Outcome::NotDue
     );
-    let again = periodic::run_task(&app.state, Task::Idempotency, "test", t0 + chrono::Duration::minutes(2)).await;
+    let again = periodic::run_task(
+        &app.state,
+        task("idempotency"),
+        "test",
+        t0 + chrono::Duration::minutes(2),
+    )
+    .await;
     assert!(matches!(again, Outcome::Failed(_)));
 }
 
@@ -315,12 +333,12 @@ async fn postgres_only_a_task_held_by_another_instance_is_skipped() {
         .await
         .unwrap();
     assert_eq!(
-        periodic::run_task(&app.state, Task::Sessions, "me", now()).await,
+        periodic::run_task(&app.state, task("sessions"), "me", now()).await,
         Outcome::Busy
     );
     assert!(
         matches!(
-            periodic::run_task(&app.state, Task::Tokens, "me", now()).await,
+            periodic::run_task(&app.state, task("tokens"), "me", now()).await,
             Outcome::Ran { .. }
         ),
         "other tasks are not blocked"
@@ -332,7 +350,7 @@ async fn postgres_only_a_task_held_by_another_instance_is_skipped() {
         .await
         .unwrap();
     assert!(matches!(
-        periodic::run_task(&app.state, Task::Sessions, "me", now()).await,
+        periodic::run_task(&app.state, task("sessions"), "me", now()).await,
         Outcome::Ran { .. }
     ));
     // The lock was given back: the other connection can take it at once.
@@ -444,7 +462,7 @@ async fn postgres_only_two_worker_processes_share_the_periodic_tasks() {
     assert!(terminate(&mut a).success());
     assert!(terminate(&mut b).success());
     let records = periodic::records(&app.state.db).await.unwrap();
-    assert_eq!(records.len(), Task::ALL.len());
+    assert_eq!(records.len(), periodic_tasks().len());
     for r in &records {
         // One process alone starts a task 4 or 5 times in 9 s at a 2 s interval; two uncoordinated ones
         // about twice that.

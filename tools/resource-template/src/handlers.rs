@@ -12,13 +12,13 @@ use super::{
     store::{self, __Name__Row},
 };
 use crate::{
+    auth::AuthUser,
     db::{
         Tx, now,
         query::{Arg, Filter},
     },
     error::{ApiError, ApiResult, Problem},
     http::{
-        auth::AuthUser,
         extract::{ApiPath, ApiQuery},
         idempotency::{Write, WriteNoBody},
         list::{CREATED_AT, ListPage, Sort, SortField, SortKind, UPDATED_AT},

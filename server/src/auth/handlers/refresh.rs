@@ -8,6 +8,7 @@ use axum::{
 };
 
 use crate::error::Code;
+use crate::http::client_ip::ClientIp;
 use crate::{
     auth::{
         model::*,
@@ -16,7 +17,7 @@ use crate::{
     },
     db::now,
     error::{ApiError, ApiResult, Problem},
-    http::{auth::ClientIp, extract::OptionalJson},
+    http::extract::OptionalJson,
     state::AppState,
 };
 

@@ -7,6 +7,7 @@ use axum::{
 };
 
 use crate::error::Code;
+use crate::http::client_ip::ClientIp;
 use crate::{
     audit::{self, Entry},
     auth::{
@@ -16,7 +17,7 @@ use crate::{
     },
     db::now,
     error::{ApiError, ApiResult, FieldError, Problem},
-    http::{auth::ClientIp, extract::ApiJson},
+    http::extract::ApiJson,
     state::AppState,
 };
 

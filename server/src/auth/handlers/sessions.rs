@@ -9,6 +9,7 @@ use axum::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::auth::AuthUser;
 use crate::error::Code;
 use crate::{
     audit::{self, Entry},
@@ -19,7 +20,6 @@ use crate::{
     },
     error::{ApiError, ApiResult, Problem},
     http::{
-        auth::AuthUser,
         extract::{ApiJson, ApiPath, ApiQuery, OptionalJson},
         list::{self, ListPage, Sort},
     },

@@ -9,6 +9,7 @@ use axum::{
 use serde_json::json;
 
 use crate::error::Code;
+use crate::http::client_ip::ClientIp;
 use crate::{
     audit::{self, Entry},
     auth::{
@@ -18,10 +19,7 @@ use crate::{
     },
     db::now,
     error::{ApiError, ApiResult, Problem},
-    http::{
-        auth::ClientIp,
-        extract::{ApiForm, ApiJson},
-    },
+    http::extract::{ApiForm, ApiJson},
     state::AppState,
 };
 
@@ -71,31 +69,38 @@ async fn sign_in(state: AppState, origin: Origin, c: Credentials) -> ApiResult<R
         }
     };
     let now = now();
+    // A missing second factor is answered before the writer is taken: nothing is read or written for it.
+    let totp_code = match user.totp_secret {
+        None => None,
+        Some(_) => match c.totp_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) => Some(code),
+            None => {
+                return Err(
+                    ApiError::unauthorized(Code::TotpRequired, "Enter the code from your authenticator app.")
+                        .with_header(
+                            "x-2fa-required".parse().expect("valid name"),
+                            HeaderValue::from_static("true"),
+                        ),
+                );
+            }
+        },
+    };
     let mut tx = state.db.begin().await?;
-    if user.totp_secret.is_some() {
-        let Some(code) = c.totp_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
-            tx.rollback().await?;
-            return Err(
-                ApiError::unauthorized(Code::TotpRequired, "Enter the code from your authenticator app.").with_header(
-                    "x-2fa-required".parse().expect("valid name"),
-                    HeaderValue::from_static("true"),
-                ),
-            );
-        };
-        if !service::check_second_factor(&state, &mut tx, &user, code).await? {
-            tx.rollback().await?;
-            let mut tx = state.db.begin().await?;
-            service::count_login_failure(&mut tx, &lockout, now).await?;
-            audit::record(
-                &mut tx,
-                Entry::new("auth.login_failed", None)
-                    .resource("user", user.id)
-                    .meta(json!({"reason": "invalid_totp"})),
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(invalid_totp_login());
-        }
+    if let Some(code) = totp_code
+        && !service::check_second_factor(&state, &mut tx, &user, code).await?
+    {
+        tx.rollback().await?;
+        let mut tx = state.db.begin().await?;
+        service::count_login_failure(&mut tx, &lockout, now).await?;
+        audit::record(
+            &mut tx,
+            Entry::new("auth.login_failed", None)
+                .resource("user", user.id)
+                .meta(json!({"reason": "invalid_totp"})),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(invalid_totp_login());
     }
     let device_name = origin.device_name(c.device_name.as_deref());
     let known_device = store::has_session_from_device(&mut tx, user.id, &device_name).await?;

@@ -8,6 +8,7 @@ use axum::{
 };
 use serde_json::json;
 
+use crate::auth::AuthUser;
 use crate::error::Code;
 use crate::{
     audit::{self, Entry},
@@ -15,7 +16,7 @@ use crate::{
     crypto::sha256_hex,
     db::now,
     error::{ApiError, ApiResult, Problem},
-    http::{auth::AuthUser, extract::OptionalJson},
+    http::extract::OptionalJson,
     state::AppState,
 };
 

@@ -3,6 +3,7 @@
 use axum::{Json, extract::State, http::StatusCode};
 use chrono::Utc;
 
+use crate::auth::AuthUser;
 use crate::error::Code;
 use crate::{
     audit::{self, Entry},
@@ -10,7 +11,7 @@ use crate::{
     crypto::sha256_hex,
     db::now,
     error::{ApiError, ApiResult, Problem},
-    http::{auth::AuthUser, extract::ApiJson},
+    http::extract::ApiJson,
     state::AppState,
 };
 

@@ -1,8 +1,6 @@
-//! Authentication visible in handler signatures: `AuthUser`, `AdminUser`, `MaybeUser`, and `ClientIp`.
+//! Authentication visible in handler signatures: `AuthUser` (and `Option<AuthUser>`) and `AdminUser`.
 //! An authenticated request costs one indexed query (live session joined to an active user), unless the
 //! session was read a moment ago and nothing changed it since (`auth::session_cache`).
-
-use std::net::IpAddr;
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
@@ -11,7 +9,7 @@ use axum::{
 use uuid::Uuid;
 
 use crate::error::Code;
-use crate::{auth::store::UserRow, db::Backend, error::ApiError, http::context::RequestContext, state::AppState};
+use crate::{auth::store::UserRow, db::Backend, error::ApiError, http::context::SignedIn, state::AppState};
 
 /// A signed-in, active user with a live session.
 #[derive(Debug, Clone)]
@@ -77,6 +75,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser
     }))
 }
 
+/// Keeps the user for later extractors of the same request, and its id for the `http` pieces that scope by
+/// user ([`SignedIn`], e.g. idempotency keys).
+fn remember(parts: &mut Parts, user: &AuthUser) {
+    parts.extensions.insert(user.clone());
+    parts.extensions.insert(SignedIn(user.user.id));
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
@@ -90,7 +95,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 "Sign in: this route needs a bearer access token.",
             )
         })?;
-        parts.extensions.insert(user.clone());
+        remember(parts, &user);
         Ok(user)
     }
 }
@@ -105,7 +110,7 @@ impl OptionalFromRequestParts<AppState> for AuthUser {
         }
         let user = authenticate(parts, state).await?;
         if let Some(u) = &user {
-            parts.extensions.insert(u.clone());
+            remember(parts, u);
         }
         Ok(user)
     }
@@ -120,23 +125,5 @@ impl FromRequestParts<AppState> for AdminUser {
             return Err(ApiError::forbidden("This route is for administrators."));
         }
         Ok(AdminUser(user))
-    }
-}
-
-/// The client's IP as resolved by the request-context middleware (trusted proxies honoured).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<RequestContext>()
-                .map(|c| c.client_ip)
-                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
-        ))
     }
 }
