@@ -5,7 +5,7 @@ BIN := neoforge
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WEB_PRESENT := $(wildcard web/package.json)
 
-.PHONY: run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi new-resource test-new-resource fuzz smoke bench dev hooks clean
+.PHONY: coverage run release web web-deps lint-tools test test-rust test-web test-e2e test-scale reliability soak check openapi new-resource test-new-resource fuzz smoke bench dev hooks clean
 
 ## Build the web app (when present) and a dev server with optimised dependencies, then serve on :8000.
 ## `make run DEMO=1` first writes demo data (once; the demo sign-in is printed).
@@ -92,6 +92,15 @@ reliability:
 ## stable; figures into docs/reliability.md. Not in CI. SOAK_MINUTES=2 shortens it.
 soak: release
 	python3 bench/soak.py --binary $(TARGET_DIR)/release/$(BIN) --minutes $${SOAK_MINUTES:-10} --write-docs
+
+## Line coverage of server/src by the Rust suite on SQLite (cargo-tarpaulin, LLVM engine, its own target
+## directory): coverage/cobertura.xml, and a failure under COVERAGE_MIN percent (default 80).
+COVERAGE_MIN ?= 80
+coverage:
+	@scripts/ensure-coverage-tools.sh
+	env -u TEST_DATABASE_URL $(CARGO) tarpaulin --engine llvm --skip-clean --workspace \
+		--target-dir $(abspath $(TARGET_DIR))-cov --include-files 'server/src/*' --timeout 600 \
+		--out Xml --output-dir coverage --fail-under $(COVERAGE_MIN) -- --skip postgres_only_
 
 ## Formatting, lints, the committed OpenAPI document and the alert rules (promtool).
 check:
