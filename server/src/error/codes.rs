@@ -86,11 +86,11 @@ catalogue! {
     IdempotencyInProgress = ([CONFLICT], "idempotency_in_progress", "A request with this key is still being processed.");
     // Limits and the server.
     RateLimited = ([TOO_MANY_REQUESTS], "rate_limited", "Too many requests (per address, per account or per route); `Retry-After` says when to retry.");
-    Internal = ([INTERNAL_SERVER_ERROR], "internal", "An unexpected error (500, or any other 5xx the server sends on its own); the server logged it with the request id.");
+    Internal = ([INTERNAL_SERVER_ERROR], "internal", "An unexpected error; the server logged it with the request id.");
     NotImplemented = ([NOT_IMPLEMENTED], "not_implemented", "The server does not implement this method.");
     ServiceUnavailable = ([SERVICE_UNAVAILABLE], "service_unavailable", "A dependency (the database, Redis) is unavailable or the server is draining; `Retry-After` is set.");
     Timeout = ([GATEWAY_TIMEOUT], "timeout", "The request took longer than the server's time limit and was cancelled.");
-    Error = ([BAD_REQUEST], "error", "Any other 4xx the server sends on its own; the status says more.");
+    Error = ([BAD_REQUEST], "error", "A 4xx the server sends on its own for a status without a code of its own; the status says more.");
 }
 
 /// The catalogue as the Markdown table of `docs/api.md`.
@@ -98,13 +98,18 @@ catalogue! {
 fn markdown_table() -> String {
     let mut out = String::from("| Status | Code | Meaning |\n|---|---|---|\n");
     for code in Code::ALL {
-        let statuses: Vec<String> = code.statuses().iter().map(|s| s.as_u16().to_string()).collect();
-        out.push_str(&format!(
-            "| {} | `{}` | {} |\n",
-            statuses.join(", "),
-            code.as_str(),
-            code.meaning()
-        ));
+        // The two fallbacks of `code_for_status` also go with statuses that have no code of their own.
+        let statuses = match code {
+            Code::Error => "other 4xx".to_string(),
+            Code::Internal => "500, other 5xx".to_string(),
+            _ => code
+                .statuses()
+                .iter()
+                .map(|s| s.as_u16().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        out.push_str(&format!("| {statuses} | `{}` | {} |\n", code.as_str(), code.meaning()));
     }
     out
 }
