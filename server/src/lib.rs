@@ -1,6 +1,7 @@
 //! NeoForge: a full-stack SaaS starter. One binary serves the JSON API, the web app and the API docs,
 //! on an embedded SQLite file or on PostgreSQL + Redis.
 
+pub mod allocator;
 pub mod app;
 #[cfg(test)]
 mod architecture_tests;

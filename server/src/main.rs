@@ -82,7 +82,7 @@ enum JobsAction {
 }
 
 fn main() -> ExitCode {
-    tune_allocator();
+    neoforge::allocator::tune();
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         let doc = neoforge::openapi::document();
@@ -357,18 +357,3 @@ async fn seed_demo(settings: Settings) -> anyhow::Result<()> {
     );
     Ok(())
 }
-
-/// glibc raises its mmap threshold to the largest block freed (up to 32 MiB), after which every Argon2
-/// hash's 19 MiB block comes from a thread's heap arena and stays resident there: under a login load the
-/// server grew to ~500 MiB (`make bench`, docs/performance.md). A fixed threshold keeps large blocks in
-/// their own mappings, returned to the system when freed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() {}

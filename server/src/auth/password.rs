@@ -73,6 +73,7 @@ impl Hasher {
             .hash_password(b"dummy password for unknown accounts")
             .expect("argon2 hashes")
             .to_string();
+        crate::allocator::release_freed();
         let limit = cores.saturating_sub(1).max(1);
         Self {
             permits: Arc::new(Semaphore::new(limit)),
@@ -108,6 +109,7 @@ impl Hasher {
             peak.fetch_max(now, Ordering::SeqCst);
             metrics::gauge!("password_hashes_running").increment(1.0);
             let out = work();
+            crate::allocator::release_freed();
             running.fetch_sub(1, Ordering::SeqCst);
             metrics::gauge!("password_hashes_running").decrement(1.0);
             out

@@ -316,7 +316,33 @@ pub fn page_sql(
     (sql, page_filter)
 }
 
-/// Reads one page: `select` is `SELECT <columns> FROM <table>`; `filter` restricts it.
+/// A page row with the list's total beside it, so that page and total are one statement (one snapshot,
+/// one round trip: on SQLite every statement is a hand-off to the connection's worker thread).
+struct Counted<T> {
+    row: T,
+    total: i64,
+}
+
+impl<'r, R, T> sqlx::FromRow<'r, R> for Counted<T>
+where
+    R: sqlx::Row,
+    T: sqlx::FromRow<'r, R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'static str: sqlx::ColumnIndex<R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Counted {
+            row: T::from_row(row)?,
+            total: row.try_get(TOTAL_COLUMN)?,
+        })
+    }
+}
+
+const TOTAL_COLUMN: &str = "__total";
+
+/// Reads one page: `select` is `SELECT <columns> FROM <table>`; `filter` restricts it. When the total is
+/// wanted it comes with the page as a scalar subquery over the same filter (same placeholders); only an
+/// empty page, which has no row to carry it, costs a second statement.
 async fn fetch<T: ListRow>(
     db: &Db,
     select: &str,
@@ -326,31 +352,47 @@ async fn fetch<T: ListRow>(
     mode: &Mode,
 ) -> Result<Fetched<T>, ApiError> {
     let count_filter = filter.clone();
-    let (sql, page_filter) = match mode {
-        Mode::Offset(p) => page_sql(select, filter, sort, None, p.page_size, p.offset()),
-        // One extra row tells whether there is a next page, without counting.
-        Mode::Cursor { page_size, after, .. } => page_sql(select, filter, sort, after.as_ref(), *page_size + 1, 0),
-    };
+    let count_sql = format!("SELECT COUNT(*) FROM {table}{}", count_filter.where_sql());
     let want_total = match mode {
         Mode::Offset(_) => true,
         Mode::Cursor { include_total, .. } => *include_total,
     };
+    let from = format!(" FROM {table}");
+    let counted_select = match select.strip_suffix(&from) {
+        Some(columns) if want_total => format!("{columns}, ({count_sql}) AS {TOTAL_COLUMN}{from}"),
+        _ => select.to_string(),
+    };
+    let counted = counted_select.len() != select.len();
+    let (sql, page_filter) = match mode {
+        Mode::Offset(p) => page_sql(&counted_select, filter, sort, None, p.page_size, p.offset()),
+        // One extra row tells whether there is a next page, without counting.
+        Mode::Cursor { page_size, after, .. } => {
+            page_sql(&counted_select, filter, sort, after.as_ref(), *page_size + 1, 0)
+        }
+    };
     let sql = sqlx::AssertSqlSafe(sql);
-    let mut items: Vec<T> = with_db!(db, |c| crate::bind_args!(sqlx::query_as(sql), &page_filter.args)
-        .fetch_all(c)
-        .await)?;
-    let total = if want_total {
-        let count_sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}{}", count_filter.where_sql()));
+    let (mut items, mut total): (Vec<T>, Option<i64>) = if counted {
+        let rows: Vec<Counted<T>> = with_db!(db, |c| crate::bind_args!(sqlx::query_as(sql), &page_filter.args)
+            .fetch_all(c)
+            .await)?;
+        let total = rows.first().map(|r| r.total);
+        (rows.into_iter().map(|r| r.row).collect(), total)
+    } else {
+        let rows = with_db!(db, |c| crate::bind_args!(sqlx::query_as(sql), &page_filter.args)
+            .fetch_all(c)
+            .await)?;
+        (rows, None)
+    };
+    if want_total && total.is_none() {
+        let count_sql = sqlx::AssertSqlSafe(count_sql);
         let n: i64 = with_db!(db, |c| crate::bind_args!(
             sqlx::query_scalar(count_sql),
             &count_filter.args
         )
         .fetch_one(c)
         .await)?;
-        Some(n)
-    } else {
-        None
-    };
+        total = Some(n);
+    }
     let mut has_more = false;
     if let Mode::Cursor { page_size, .. } = mode
         && items.len() as i64 > *page_size

@@ -937,3 +937,62 @@ async fn oversized_idempotent_answers_replay_without_their_body() {
     assert!(replay.headers().get("idempotent-body-omitted").is_none());
     assert_eq!(replay.text().await.unwrap(), body);
 }
+
+/// The total comes with the page in one statement (a subquery over the same filter and placeholders), and
+/// from a count of its own when the page is empty: every shape of page must report the same total.
+#[tokio::test]
+async fn every_page_reports_the_total_of_its_filter() {
+    let app = TestApp::spawn().await;
+    let user = app.register_user().await;
+    let other = app.register_user().await;
+    for name in ["alpha one", "alpha two", "alpha three", "beta"] {
+        create(&app, &user, name).await;
+    }
+    create(&app, &other, "alpha of another").await;
+    let get = async |query: &str| {
+        let res = app
+            .authed(Method::GET, &format!("/api/v1/projects?{query}"), &user)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{query}");
+        json(res).await
+    };
+    for (query, total, items) in [
+        ("page_size=2", 4, 2),
+        ("page_size=2&page=2", 4, 2),
+        ("page_size=3&page=2", 4, 1),
+        ("page_size=2&page=3", 4, 0),
+        ("q=alpha&page_size=2", 3, 2),
+        ("q=alpha&page_size=2&page=2", 3, 1),
+        ("q=alpha&page_size=2&page=9", 3, 0),
+        ("q=nothing", 0, 0),
+        ("cursor=&include_total=true&page_size=3", 4, 3),
+        ("cursor=&include_total=true&q=alpha&sort=name", 3, 3),
+    ] {
+        let page = get(query).await;
+        assert_eq!(page["total"], total, "{query}");
+        assert_eq!(page["items"].as_array().unwrap().len(), items, "{query}");
+    }
+    let first = get("cursor=&include_total=true&q=alpha&page_size=2").await;
+    let next = first["next_cursor"].as_str().unwrap();
+    let rest = get(&format!("cursor={next}&include_total=true&q=alpha&page_size=2")).await;
+    assert_eq!(
+        rest["total"], 3,
+        "the total is the filter's, not what is left after the cursor"
+    );
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    let last = rest["items"][0]["id"].as_str().unwrap().to_string();
+    assert!(rest["next_cursor"].is_null());
+    assert!(
+        first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != last.as_str())
+    );
+    assert!(
+        get("cursor=&page_size=2").await.get("total").is_none(),
+        "no total unless asked for"
+    );
+}
