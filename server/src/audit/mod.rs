@@ -4,7 +4,7 @@
 mod handlers;
 mod record;
 
-pub use record::{Entry, PRUNE_TASK, prune, record, redact};
+pub use record::{Entry, PRUNE_TASK, prune, record, record_within_quota, redact};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;

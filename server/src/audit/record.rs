@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    db::{Tx, now},
+    db::{Tx, now, query::QuotaCheck},
     http::{client_ip::truncated_network, context},
 };
 
@@ -81,6 +81,22 @@ pub fn redact(value: Value) -> Value {
 
 /// Writes `entry` inside `tx`; account events are also counted in `auth_events_total{event}`.
 pub async fn record(tx: &mut Tx, entry: Entry) -> Result<(), sqlx::Error> {
+    insert(tx, entry, None).await.map(|_| ())
+}
+
+/// Records the create `entry` only if the quota still holds, counting the row this transaction has just
+/// inserted; false (nothing recorded) when the owner is over it, and the caller refuses and rolls back.
+///
+/// Check and entry are one statement: on SQLite each statement is a hand-off to the single writer's
+/// thread while every other write waits, and on PostgreSQL the insert's trigger holds the owner's
+/// counter row until commit, so each statement less is a shorter wait for the owner's next create. The
+/// counter row being held is also what makes one owner's concurrent creates count one at a time (SQLite's
+/// single writer already serialises them).
+pub async fn record_within_quota(tx: &mut Tx, entry: Entry, check: QuotaCheck) -> Result<bool, sqlx::Error> {
+    Ok(insert(tx, entry, Some(check)).await? == 1)
+}
+
+async fn insert(tx: &mut Tx, entry: Entry, check: Option<QuotaCheck>) -> Result<u64, sqlx::Error> {
     if let Some(event) = entry.action.strip_prefix("auth.") {
         metrics::counter!("auth_events_total", "event" => event).increment(1);
     }
@@ -88,29 +104,36 @@ pub async fn record(tx: &mut Tx, entry: Entry) -> Result<(), sqlx::Error> {
     let ip = ctx.as_ref().map(|c| truncated_network(c.client_ip));
     let request_id = ctx.as_ref().map(|c| c.request_id.to_string());
     let metadata = sqlx::types::Json(redact(entry.metadata));
-    crate::with_tx!(tx, |c| {
-        sqlx::query(
+    let sql = match check {
+        None => {
             "INSERT INTO audit_log (id, actor_id, action, resource_type, resource_id, ip, request_id, metadata, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(entry.actor_id)
-        .bind(entry.action)
-        .bind(entry.resource_type)
-        .bind(entry.resource_id)
-        .bind(&ip)
-        .bind(&request_id)
-        .bind(&metadata)
-        .bind(now())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(())
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        }
+        Some(_) => {
+            "INSERT INTO audit_log (id, actor_id, action, resource_type, resource_id, ip, request_id, metadata, created_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+             WHERE COALESCE((SELECT used FROM quota_usage WHERE user_id = $10 AND resource = $11), 0) <= $12"
+        }
+    };
+    crate::with_tx!(tx, |c| {
+        let query = sqlx::query(sql)
+            .bind(Uuid::now_v7())
+            .bind(entry.actor_id)
+            .bind(entry.action)
+            .bind(entry.resource_type)
+            .bind(entry.resource_id)
+            .bind(&ip)
+            .bind(&request_id)
+            .bind(&metadata)
+            .bind(now());
+        let query = match check {
+            Some(q) => query.bind(q.owner).bind(q.quota.resource()).bind(q.max),
+            None => query,
+        };
+        query.execute(c).await.map(|r| r.rows_affected())
+    })
 }
 
-/// Trims the audit log past `AUDIT_RETENTION_DAYS` (`CLEANUP_INTERVAL_AUDIT`); registered in
-/// [`crate::periodic_tasks`].
 pub const PRUNE_TASK: crate::periodic::PeriodicTask = crate::periodic::PeriodicTask {
     name: "audit",
     interval_of: |s| s.maintenance.cleanup_intervals.audit,

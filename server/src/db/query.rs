@@ -111,7 +111,8 @@ pub enum Quota {
 }
 
 impl Quota {
-    fn resource(self) -> &'static str {
+    /// The `resource` of its `quota_usage` rows.
+    pub fn resource(self) -> &'static str {
         match self {
             Quota::Projects => "projects",
             Quota::Posts => "community_posts",
@@ -120,20 +121,13 @@ impl Quota {
     }
 }
 
-/// Whether `owner` now holds more than `max` rows of `quota`, counting the row this transaction has just
-/// inserted: call it right after the insert and refuse (rolling back) when it says so. The counter is
-/// kept by triggers; on PostgreSQL the insert's counter update holds the owner's counter row until the
-/// transaction ends, so concurrent creates of one user are counted one at a time (SQLite's single
-/// writer already serialises them).
-pub async fn over_quota(tx: &mut super::Tx, quota: Quota, owner: uuid::Uuid, max: i64) -> Result<bool, sqlx::Error> {
-    let used: Option<i64> = crate::with_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT used FROM quota_usage WHERE user_id = $1 AND resource = $2"
-    )
-    .bind(owner)
-    .bind(quota.resource())
-    .fetch_optional(c)
-    .await)?;
-    Ok(used.unwrap_or(0) > max)
+/// A create's per-user quota: after the insert, `owner` may hold at most `max` rows of `quota`
+/// (`audit::record_within_quota` checks it in the statement that records the create).
+#[derive(Clone, Copy, Debug)]
+pub struct QuotaCheck {
+    pub quota: Quota,
+    pub owner: uuid::Uuid,
+    pub max: i64,
 }
 
 #[cfg(test)]

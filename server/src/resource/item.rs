@@ -15,7 +15,7 @@ use crate::{
     audit::{self, Entry},
     db::{
         Db, Tx,
-        query::{Quota, for_update, over_quota},
+        query::{Quota, QuotaCheck, for_update},
     },
     error::{ApiError, ApiResult},
     http::{
@@ -225,17 +225,19 @@ pub async fn create<R: Resource>(
 ) -> ApiResult<Response> {
     idempotency::run(state, keyed, async |tx: &mut Tx| {
         let row = insert(tx).await?;
-        if let (Some((quota, max, noun)), Some(owner)) = (how.limit, how.actor)
-            && over_quota(tx, quota, owner, max).await?
-        {
-            let message = format!("You can have at most {max} {noun}.");
-            return Err(ApiError::conflict(Code::QuotaExceeded, message));
-        }
         let mut entry = Entry::new(how.action, how.actor).resource(R::KIND, row.id());
         if let Some(meta) = how.meta {
             entry = entry.meta(meta);
         }
-        audit::record(tx, entry).await?;
+        if let (Some((quota, max, noun)), Some(owner)) = (how.limit, how.actor) {
+            let check = QuotaCheck { quota, owner, max };
+            if !audit::record_within_quota(tx, entry, check).await? {
+                let message = format!("You can have at most {max} {noun}.");
+                return Err(ApiError::conflict(Code::QuotaExceeded, message));
+            }
+        } else {
+            audit::record(tx, entry).await?;
+        }
         let location = how.location.unwrap_or_else(|| format!("{}/{}", R::PATH, row.id()));
         Ok(created(&row.out(), &location))
     })
