@@ -9,10 +9,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Gives back to the system the memory this thread freed, now rather than on a later allocation.
 ///
-/// mimalloc returns freed memory lazily, when the allocator is next entered on that arena: the 19 MiB
-/// block of an Argon2 hash freed on an idle blocking thread would stay resident (an idle server measured
-/// 45 MiB instead of 19). Called after each password hash; the cost is the hash's page faults, which
-/// glibc paid too (its large blocks are their own mappings).
+/// mimalloc purges freed memory lazily, when the allocator is next entered on that arena, so the 19 MiB
+/// block of an Argon2 hash freed on a blocking thread that then idles would stay resident. Called after
+/// each password hash; the cost is the next hash's page faults, which glibc paid too (its large blocks
+/// are their own mappings). (Most of the idle excess first measured, 36–75 MiB against 20, was
+/// transparent huge pages on mimalloc's arena: the `no_thp` feature in Cargo.toml.)
 pub fn release_freed() {
     // SAFETY: mi_collect only walks this thread's heap and purges freed arena memory; it is thread-safe.
     unsafe { libmimalloc_sys::mi_collect(true) }

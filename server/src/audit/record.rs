@@ -134,6 +134,8 @@ async fn insert(tx: &mut Tx, entry: Entry, check: Option<QuotaCheck>) -> Result<
     })
 }
 
+/// Trims the audit log past `AUDIT_RETENTION_DAYS` (`CLEANUP_INTERVAL_AUDIT`); registered in
+/// [`crate::periodic_tasks`].
 pub const PRUNE_TASK: crate::periodic::PeriodicTask = crate::periodic::PeriodicTask {
     name: "audit",
     interval_of: |s| s.maintenance.cleanup_intervals.audit,

@@ -358,20 +358,18 @@ async fn fetch<T: ListRow>(
         Mode::Cursor { include_total, .. } => *include_total,
     };
     let from = format!(" FROM {table}");
-    let counted_select = match select.strip_suffix(&from) {
-        Some(columns) if want_total => format!("{columns}, ({count_sql}) AS {TOTAL_COLUMN}{from}"),
-        _ => select.to_string(),
-    };
-    let counted = counted_select.len() != select.len();
+    let counted_select = select
+        .strip_suffix(&from)
+        .filter(|_| want_total)
+        .map(|columns| format!("{columns}, ({count_sql}) AS {TOTAL_COLUMN}{from}"));
+    let page_select = counted_select.as_deref().unwrap_or(select);
     let (sql, page_filter) = match mode {
-        Mode::Offset(p) => page_sql(&counted_select, filter, sort, None, p.page_size, p.offset()),
+        Mode::Offset(p) => page_sql(page_select, filter, sort, None, p.page_size, p.offset()),
         // One extra row tells whether there is a next page, without counting.
-        Mode::Cursor { page_size, after, .. } => {
-            page_sql(&counted_select, filter, sort, after.as_ref(), *page_size + 1, 0)
-        }
+        Mode::Cursor { page_size, after, .. } => page_sql(page_select, filter, sort, after.as_ref(), *page_size + 1, 0),
     };
     let sql = sqlx::AssertSqlSafe(sql);
-    let (mut items, mut total): (Vec<T>, Option<i64>) = if counted {
+    let (mut items, mut total): (Vec<T>, Option<i64>) = if counted_select.is_some() {
         let rows: Vec<Counted<T>> = with_db!(db, |c| crate::bind_args!(sqlx::query_as(sql), &page_filter.args)
             .fetch_all(c)
             .await)?;
